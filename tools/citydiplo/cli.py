@@ -1,0 +1,133 @@
+"""The ``citydiplo`` command: ``main(argv) -> int``.
+
+User mistakes (bad Turtle, a SHACL violation, an unknown query) are reported
+as ``path:line: entity: message`` lines and a non-zero exit, never as a
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import __version__
+from .config import ConfigError, Project, load_project
+
+EPILOG = """\
+examples:
+  citydiplo validate                 check the knowledge graph (vocab/)
+  citydiplo build                    validate, build the site and the dump (the main job)
+  citydiplo build --edition trainer  the site with trainer notes, into build/html-trainer
+  citydiplo export                   the dump alone, into build/dist/
+  citydiplo query vocab/queries/co-leads-of-mayors-mechanism.rq
+  citydiplo query 'SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }'
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="citydiplo",
+        description="Validate the city-diplomacy knowledge graph and build the handbook and its data dump.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--root", help="repository root (default: the checkout this package is installed from)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("validate", help="check vocab/: Turtle syntax, SHACL shapes, references")
+    p.add_argument("--quiet", "-q", action="store_true", help="print errors only, not notices")
+
+    p = sub.add_parser("build", help="validate, then build the HTML site and the dump into build/")
+    p.add_argument("--edition", choices=["participant", "trainer"], default="participant",
+                   help="participant (default, the public site) or trainer (with trainer notes)")
+    p.add_argument("--language", "-l", default=None, help="build language (default: the first in conf/citydiplo.toml)")
+    p.add_argument("--no-dump", action="store_true", help="skip writing the data dump")
+    p.add_argument("--jobs", "-j", default="auto", help="parallel Sphinx workers (default: auto)")
+
+    p = sub.add_parser("export", help="write the data dump into build/dist/")
+    p.add_argument("--out", type=Path, default=None, help="output folder (default: build/dist)")
+
+    p = sub.add_parser("query", help="run a SPARQL query against the graph")
+    p.add_argument("query", help="a .rq file, a query name from vocab/queries/, or the query text")
+    p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    return parser
+
+
+def cmd_validate(project: Project, args) -> int:
+    from .load import load
+    from .validate import validate
+
+    problems = validate(load(project))
+    shown = [p for p in problems if p.is_error or not args.quiet]
+    for problem in shown:
+        print(problem)
+    n_errors = sum(p.is_error for p in problems)
+    n_notices = len(problems) - n_errors
+    if n_errors:
+        print(f"citydiplo: {n_errors} error(s), {n_notices} notice(s) in vocab/", file=sys.stderr)
+        return 1
+    print(f"citydiplo: vocab/ is valid ({n_notices} notice(s))", file=sys.stderr)
+    return 0
+
+
+def cmd_build(project: Project, args) -> int:
+    from .build import BuildError, build_site
+    from .export import export
+
+    try:
+        out = build_site(project, edition=args.edition, language=args.language, jobs=args.jobs)
+    except BuildError as exc:
+        print(f"citydiplo: build failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"citydiplo: site written to {project.rel(out)}/index.html", file=sys.stderr)
+    if not args.no_dump:
+        result = export(project)
+        print(f"citydiplo: dump written to {project.rel(result.directory)}/ ({result.triples} triples)", file=sys.stderr)
+    return 0
+
+
+def cmd_export(project: Project, args) -> int:
+    from .export import ExportError, export
+
+    try:
+        result = export(project, args.out)
+    except ExportError as exc:
+        print(f"citydiplo: export failed: {exc}", file=sys.stderr)
+        return 1
+    for path in result.files:
+        print(project.rel(path))
+    print(f"citydiplo: {result.triples} triples written to {project.rel(result.directory)}/", file=sys.stderr)
+    return 0
+
+
+def cmd_query(project: Project, args) -> int:
+    from .query import QueryError, format_results, resolve_query, run_query
+
+    try:
+        text = resolve_query(project, args.query)
+        variables, rows = run_query(project, text)
+    except QueryError as exc:
+        print(f"citydiplo: {exc}", file=sys.stderr)
+        return 1
+    sys.stdout.write(format_results(variables, rows, args.format))
+    return 0
+
+
+COMMANDS = {"validate": cmd_validate, "build": cmd_build, "export": cmd_export, "query": cmd_query}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        project = load_project(args.root)
+    except ConfigError as exc:
+        print(f"citydiplo: {exc}", file=sys.stderr)
+        return 2
+    return COMMANDS[args.command](project, args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

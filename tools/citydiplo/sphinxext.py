@@ -1,0 +1,346 @@
+"""Sphinx extension: wire load → validate → compile into the build, and add
+the ``{entity}`` role and the ``query``, ``exercise`` and ``trainer-note``
+directives.
+
+The work is done by the pure functions in :mod:`citydiplo.load`,
+:mod:`citydiplo.validate`, :mod:`citydiplo.compile` and
+:mod:`citydiplo.query`; this module only connects them to Sphinx events and
+turns problems into typed warnings (``citydiplo.vocab``, ``citydiplo.link``,
+``citydiplo.query``, ``citydiplo.content``) so that ``-W`` fails the build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from docutils import nodes
+from docutils.parsers.rst import directives
+from pyoxigraph import Literal as OxLiteral
+from pyoxigraph import NamedNode
+from sphinx import addnodes
+from sphinx.util import logging
+from sphinx.util.docutils import SphinxDirective, SphinxRole
+
+from . import __version__
+from .compile import compile_pages, sync
+from .config import Project, load_project
+from .graphview import GraphView
+from .load import Vocab, load
+from .query import Query, QueryError, load_queries, make_store, run_query
+from .validate import errors, validate
+
+logger = logging.getLogger(__name__)
+
+#: Build state per source folder (docutils roles cannot reach the app).
+_STATE: dict[str, State] = {}
+
+TRAINER_TITLE = {"en": "Trainer note", "de": "Hinweis für Trainerinnen und Trainer"}
+EXERCISE_TITLE = {"en": "Exercise", "de": "Übung"}
+REVIEW_TEXT = {
+    "en": ("Last reviewed", "next review due"),
+    "de": ("Zuletzt überprüft", "nächste Überprüfung fällig"),
+}
+
+
+@dataclass
+class State:
+    project: Project
+    vocab: Vocab
+    view: GraphView
+    language: str
+    edition: str
+    vocab_hash: str
+    queries: dict[str, Query] = field(default_factory=dict)
+    _store: object = None
+
+    @property
+    def store(self):
+        if self._store is None:
+            self._store = make_store(self.project, self.vocab.content_files)
+        return self._store
+
+
+def state_for(env) -> State:
+    return _STATE[str(Path(env.srcdir).resolve())]
+
+
+def vocab_digest(project: Project, edition: str, language: str) -> str:
+    digest = hashlib.sha256(f"{edition}|{language}".encode())
+    for path in sorted(project.vocab_dir.rglob("*")):
+        if path.is_file() and path.suffix in (".ttl", ".rq"):
+            digest.update(str(path.relative_to(project.vocab_dir)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+# ----------------------------------------------------------------- events
+def on_builder_inited(app) -> None:
+    config = app.config
+    project = load_project(config.citydiplo_root or Path(app.confdir).parent)
+    language = config.language or "en"
+    vocab = load(project)
+    problems = validate(vocab) if config.citydiplo_validate else list(vocab.problems)
+    for problem in errors(problems):
+        logger.warning(
+            f"{problem.entity + ': ' if problem.entity else ''}{problem.message}",
+            type="citydiplo",
+            subtype="vocab",
+            location=f"{project.root / problem.path}:{problem.line}",
+        )
+    view = GraphView(vocab.graph, project, language)
+    state = State(
+        project=project,
+        vocab=vocab,
+        view=view,
+        language=language,
+        edition=config.citydiplo_edition,
+        vocab_hash=vocab_digest(project, config.citydiplo_edition, language),
+        queries={q.name: q for q in load_queries(project)},
+    )
+    _STATE[str(Path(app.srcdir).resolve())] = state
+    if config.citydiplo_compile:
+        result = sync(compile_pages(view), Path(app.srcdir))
+        logger.info(
+            f"citydiplo: {len(result.written)} generated page(s) written, {len(result.unchanged)} unchanged, "
+            f"{len(result.deleted)} deleted"
+        )
+
+
+def on_env_get_outdated(app, env, added, changed, removed):
+    """Re-read the pages that show graph data when the graph has changed."""
+    state = state_for(env)
+    previous = getattr(env, "citydiplo_vocab_hash", None)
+    env.citydiplo_vocab_hash = state.vocab_hash
+    uses = getattr(env, "citydiplo_uses", {})
+    if previous is None or previous == state.vocab_hash:
+        return []
+    return sorted(doc for doc in uses if doc in env.found_docs)
+
+
+def note_use(env) -> None:
+    if not hasattr(env, "citydiplo_uses"):
+        env.citydiplo_uses = {}
+    env.citydiplo_uses[env.docname] = True
+
+
+def on_env_purge_doc(app, env, docname) -> None:
+    getattr(env, "citydiplo_uses", {}).pop(docname, None)
+
+
+def on_env_merge_info(app, env, docnames, other) -> None:
+    if not hasattr(env, "citydiplo_uses"):
+        env.citydiplo_uses = {}
+    env.citydiplo_uses.update(getattr(other, "citydiplo_uses", {}))
+
+
+def on_doctree_read(app, doctree) -> None:
+    """Show the review dates from the front matter; require them on content pages."""
+    env = app.env
+    docname = env.docname
+    meta = env.metadata.get(docname, {})
+    lang = app.config.language or "en"
+    reviewed, due = meta.get("last_reviewed"), meta.get("review_due")
+    if reviewed:
+        label, due_label = REVIEW_TEXT.get(lang, REVIEW_TEXT["en"])
+        text = f"{label}: {reviewed}" + (f"; {due_label}: {due}" if due else "") + "."
+        para = nodes.paragraph(text, text, classes=["review-dates"])
+        doctree += para
+    elif any(docname.startswith(prefix) for prefix in app.config.citydiplo_require_review):
+        logger.warning(
+            "page has no `last_reviewed` date in its front matter",
+            type="citydiplo",
+            subtype="content",
+            location=docname,
+        )
+
+
+# ------------------------------------------------------------------ roles
+ROLE_RE = re.compile(r"^(?P<title>.*?)\s*<(?P<slug>[^<>]+)>$", re.S)
+
+
+def entity_reference(env, slug: str, title: str | None = None) -> nodes.Node | None:
+    state = state_for(env)
+    node = state.view.slugs.get(slug)
+    if node is None:
+        return None
+    label = title or state.view.label(node)
+    ref = addnodes.pending_xref(
+        "",
+        nodes.inline(label, label, classes=["entity"]),
+        refdomain="std",
+        reftype="doc",
+        reftarget=f"/id/{slug}",
+        refexplicit=True,
+        refwarn=True,
+        refdoc=env.docname,
+    )
+    return ref
+
+
+class EntityRole(SphinxRole):
+    """``{entity}`slug``` or ``{entity}`text <slug>```: link an entity page,
+    showing its label in the build language."""
+
+    def run(self):
+        match = ROLE_RE.match(self.text)
+        title, slug = (match.group("title"), match.group("slug").strip()) if match else (None, self.text.strip())
+        note_use(self.env)
+        ref = entity_reference(self.env, slug, title or None)
+        if ref is None:
+            logger.warning(
+                f"unknown entity {slug!r}: there is no cdi:{slug} in vocab/",
+                type="citydiplo",
+                subtype="link",
+                location=self.get_location(),
+            )
+            return [nodes.literal(self.rawtext, slug)], []
+        return [ref], []
+
+
+# ------------------------------------------------------------- directives
+def humanise(name: str) -> str:
+    words = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", name).replace("_", " ").replace("-", " ")
+    return words[:1].upper() + words[1:]
+
+
+class QueryDirective(SphinxDirective):
+    """Render a query from ``vocab/queries/`` as a table of its results."""
+
+    required_arguments = 1
+    has_content = False
+    option_spec = {"caption": directives.unchanged}
+
+    def run(self):
+        state = state_for(self.env)
+        name = self.arguments[0]
+        note_use(self.env)
+        query = state.queries.get(name)
+        if query is None:
+            logger.warning(
+                f"unknown query {name!r}: there is no vocab/queries/{name}.rq",
+                type="citydiplo",
+                subtype="query",
+                location=self.get_location(),
+            )
+            return []
+        self.env.note_dependency(str(query.path))
+        try:
+            variables, rows = run_query(state.project, query.text, store=state.store)
+        except QueryError as exc:
+            logger.warning(f"query {name!r}: {exc}", type="citydiplo", subtype="query", location=self.get_location())
+            return []
+        shown = [v for v in variables if not (v.lower().endswith("label") and v[: -len("label")] in variables)]
+        table = nodes.table(classes=["citydiplo-query"])
+        caption = self.options.get("caption") or (
+            query.title_de if state.language == "de" and query.title_de else query.title
+        )
+        table += nodes.title(caption, caption)
+        group = nodes.tgroup(cols=len(shown))
+        table += group
+        for _ in shown:
+            group += nodes.colspec(colwidth=1)
+        head = nodes.thead()
+        group += head
+        head += self.row([nodes.Text(humanise(v)) for v in shown])
+        body = nodes.tbody()
+        group += body
+        for values in rows:
+            cells = dict(zip(variables, values, strict=True))
+            body += self.row([self.cell(cells[v], cells.get(v + "Label") or cells.get(v + "label")) for v in shown])
+        if not rows:
+            empty = state.view.ui("no_results")
+            body += self.row([nodes.Text(empty)] + [nodes.Text("") for _ in shown[1:]])
+        return [table]
+
+    @staticmethod
+    def row(contents) -> nodes.row:
+        row = nodes.row()
+        for content in contents:
+            entry = nodes.entry()
+            para = nodes.paragraph()
+            para += content
+            entry += para
+            row += entry
+        return row
+
+    def cell(self, term, label_term=None) -> nodes.Node:
+        state = state_for(self.env)
+        if term is None:
+            return nodes.Text("")
+        if isinstance(term, NamedNode):
+            iri = term.value
+            if iri.startswith(state.project.id_ns):
+                slug = iri[len(state.project.id_ns) :]
+                label = label_term.value if isinstance(label_term, OxLiteral) else None
+                ref = entity_reference(self.env, slug, label)
+                if ref is not None:
+                    return ref
+            return nodes.reference(iri, iri, refuri=iri)
+        if isinstance(term, OxLiteral):
+            return nodes.Text(term.value)
+        return nodes.Text(str(term))
+
+
+class ExerciseDirective(SphinxDirective):
+    """An exercise, set apart on screen and in print."""
+
+    optional_arguments = 1
+    final_argument_whitespace = True
+    has_content = True
+    option_spec = {"duration": directives.unchanged, "name": directives.unchanged}
+
+    def run(self):
+        lang = self.config.language or "en"
+        title = EXERCISE_TITLE.get(lang, EXERCISE_TITLE["en"])
+        if self.arguments:
+            title += f": {self.arguments[0]}"
+        if self.options.get("duration"):
+            title += f" ({self.options['duration']})"
+        node = nodes.admonition(classes=["exercise"])
+        node += nodes.title(title, title)
+        node += self.parse_content_to_nodes()
+        self.add_name(node)
+        return [node]
+
+
+class TrainerNoteDirective(SphinxDirective):
+    """Answer notes and hints for trainers: shown only in the trainer edition."""
+
+    has_content = True
+    optional_arguments = 1
+    final_argument_whitespace = True
+
+    def run(self):
+        if self.config.citydiplo_edition != "trainer":
+            return []
+        lang = self.config.language or "en"
+        title = TRAINER_TITLE.get(lang, TRAINER_TITLE["en"])
+        if self.arguments:
+            title += f": {self.arguments[0]}"
+        node = nodes.admonition(classes=["trainer-note"])
+        node += nodes.title(title, title)
+        node += self.parse_content_to_nodes()
+        return [node]
+
+
+def setup(app):
+    app.add_config_value("citydiplo_root", None, "env", types=[str, type(None)])
+    app.add_config_value("citydiplo_edition", "participant", "env", types=[str])
+    app.add_config_value("citydiplo_compile", True, "env", types=[bool])
+    app.add_config_value("citydiplo_validate", True, "env", types=[bool])
+    app.add_config_value(
+        "citydiplo_require_review", ["modules/", "how-to/", "explanation/", "about/"], "env", types=[list]
+    )
+    app.add_role("entity", EntityRole())
+    app.add_directive("query", QueryDirective)
+    app.add_directive("exercise", ExerciseDirective)
+    app.add_directive("trainer-note", TrainerNoteDirective)
+    app.connect("builder-inited", on_builder_inited)
+    app.connect("env-get-outdated", on_env_get_outdated)
+    app.connect("env-purge-doc", on_env_purge_doc)
+    app.connect("env-merge-info", on_env_merge_info)
+    app.connect("doctree-read", on_doctree_read)
+    return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True, "env_version": 1}
