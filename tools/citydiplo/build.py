@@ -36,8 +36,9 @@ def output_name(project: Project, builder: str, language: str, edition: str) -> 
     return name
 
 
-def run_sphinx(project: Project, outdir: Path, doctrees: Path, builder: str, overrides: dict, jobs: int,
-               status=sys.stdout) -> int:
+def run_sphinx(
+    project: Project, outdir: Path, doctrees: Path, builder: str, overrides: dict, jobs: int, status=sys.stdout
+) -> int:
     """One Sphinx build with warnings as errors (``-nW --keep-going``); returns its status."""
     with patch_docutils(project.conf_dir), docutils_namespace():
         app = Sphinx(

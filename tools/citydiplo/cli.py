@@ -40,8 +40,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", "-q", action="store_true", help="print errors only, not notices")
 
     p = sub.add_parser("build", help="validate, then build the HTML site and the dump into build/")
-    p.add_argument("--edition", choices=["participant", "trainer"], default="participant",
-                   help="participant (default, the public site) or trainer (with trainer notes)")
+    p.add_argument(
+        "--edition",
+        choices=["participant", "trainer"],
+        default="participant",
+        help="participant (default, the public site) or trainer (with trainer notes)",
+    )
     p.add_argument("--language", "-l", default=None, help="build language (default: the first in conf/citydiplo.toml)")
     p.add_argument("--no-dump", action="store_true", help="skip writing the data dump")
     p.add_argument("--jobs", "-j", default="auto", help="parallel Sphinx workers (default: auto)")
@@ -84,7 +88,9 @@ def cmd_build(project: Project, args) -> int:
     print(f"citydiplo: site written to {project.rel(out)}/index.html", file=sys.stderr)
     if not args.no_dump:
         result = export(project)
-        print(f"citydiplo: dump written to {project.rel(result.directory)}/ ({result.triples} triples)", file=sys.stderr)
+        print(
+            f"citydiplo: dump written to {project.rel(result.directory)}/ ({result.triples} triples)", file=sys.stderr
+        )
     return 0
 
 

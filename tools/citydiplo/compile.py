@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import jinja2
 from rdflib import BNode, Literal, URIRef
@@ -120,16 +121,28 @@ class Compiler:
         return " ".join(bits)
 
     # ----------------------------------------------------------- entity page
-    SKIP_OUT = {
-        RDF.type, SKOS.prefLabel, SKOS.altLabel, SKOS.definition, DCTERMS.source, SKOS.note,
-        FOAF.homepage, ORG.hasMembership, SKOS.inScheme, SKOS.example, SKOS.scopeNote, SKOS.editorialNote,
+    SKIP_OUT: ClassVar[set] = {
+        RDF.type,
+        SKOS.prefLabel,
+        SKOS.altLabel,
+        SKOS.definition,
+        DCTERMS.source,
+        SKOS.note,
+        FOAF.homepage,
+        ORG.hasMembership,
+        SKOS.inScheme,
+        SKOS.example,
+        SKOS.scopeNote,
+        SKOS.editorialNote,
     }
-    SKIP_IN = {RDF.type, DCTERMS.source, SKOS.inScheme}
+    SKIP_IN: ClassVar[set] = {RDF.type, DCTERMS.source, SKOS.inScheme}
 
     def entity_context(self, node) -> dict:
         view, graph, base = self.view, self.graph, "../"
         cd = self.cd
-        skip_out = self.SKIP_OUT | {URIRef(cd + n) for n in ("lastChecked", "validUntil", "openQuestion", "accessOption")}
+        skip_out = self.SKIP_OUT | {
+            URIRef(cd + n) for n in ("lastChecked", "validUntil", "openQuestion", "hasAccessOption")
+        }
 
         cls = view.main_class(node)
         types = []
@@ -138,7 +151,13 @@ class Compiler:
         for t in sorted(graph.objects(node, RDF.type), key=str):
             if t != cls and not view.is_term(t):
                 types.append(md(view.label(t)))
-        alt = sorted({str(v) for v in graph.objects(node, SKOS.altLabel) if isinstance(v, Literal) and v.language in (view.lang, "en")})
+        alt = sorted(
+            {
+                str(v)
+                for v in graph.objects(node, SKOS.altLabel)
+                if isinstance(v, Literal) and v.language in (view.lang, "en")
+            }
+        )
         other = sorted(
             f"{v} ({v.language})"
             for v in graph.objects(node, SKOS.prefLabel)
@@ -153,11 +172,9 @@ class Compiler:
             if isinstance(value, Literal) and value.language and prop not in (URIRef(SCHEMA + "location"),):
                 continue
             by_prop.setdefault(prop, []).append(value)
-        for prop, location in ((URIRef(SCHEMA + "location"), True),):
-            values = list(graph.objects(node, prop))
-            if values:
-                chosen = lang_value(values, view.lang)
-                by_prop[prop] = [chosen]
+        locations = list(graph.objects(node, URIRef(SCHEMA + "location")))
+        if locations:  # a place name: one value, in the build language
+            by_prop[URIRef(SCHEMA + "location")] = [lang_value(locations, view.lang)]
         for prop, values in sorted(by_prop.items(), key=lambda kv: self.prop_label(kv[0]).casefold()):
             rendered = sorted({self.link(v, base) for v in values if self.link(v, base)}, key=str.casefold)
             if rendered:
@@ -170,7 +187,7 @@ class Compiler:
         ]
 
         access = []
-        for option in graph.objects(node, URIRef(cd + "accessOption")):
+        for option in graph.objects(node, URIRef(cd + "hasAccessOption")):
             route = graph.value(option, URIRef(cd + "route"))
             via = sorted(self.link(v, base) for v in graph.objects(option, URIRef(cd + "via")))
             access.append(
@@ -236,8 +253,8 @@ class Compiler:
         }
 
     # ----------------------------------------------------------- term page
-    def term_context(self, term) -> dict:
-        view, graph, base = self.view, self.graph, "../"
+    def term_context(self, term, base: str = "../") -> dict:
+        view, graph = self.view, self.graph
         supers = [self.link(s, base) for s in sorted(graph.objects(term, RDFS.subClassOf), key=str)]
         subs = [self.link(s, base) for s in sorted(graph.subjects(RDFS.subClassOf, term), key=str)]
         superprops = [self.link(s, base) for s in sorted(graph.objects(term, RDFS.subPropertyOf), key=str)]
@@ -270,7 +287,13 @@ class Compiler:
         for node in view.entities:
             if view.kind(node) is not kind:
                 continue
-            alt = sorted({str(v) for v in graph.objects(node, SKOS.altLabel) if isinstance(v, Literal) and v.language in (view.lang, "en")})
+            alt = sorted(
+                {
+                    str(v)
+                    for v in graph.objects(node, SKOS.altLabel)
+                    if isinstance(v, Literal) and v.language in (view.lang, "en")
+                }
+            )
             where = [graph.value(node, URIRef(self.cd + "country")), graph.value(node, URIRef(self.cd + "region"))]
             date = graph.value(node, URIRef(SCHEMA + "startDate")) or graph.value(node, DCTERMS.issued)
             rows.append(
@@ -307,7 +330,10 @@ class Compiler:
             if not rows:
                 continue
             out[f"reference/generated/{kind.key}.md"] = directory_tpl.render(
-                kind=kind, title=kind.title.get(view.lang, kind.title["en"]), rows=rows, ui=view.ui,
+                kind=kind,
+                title=kind.title.get(view.lang, kind.title["en"]),
+                rows=rows,
+                ui=view.ui,
                 dated=kind.key in ("meetings", "documents"),
             )
         out["reference/generated/concept-schemes.md"] = self.env.get_template("schemes.md.j2").render(
@@ -327,8 +353,10 @@ class Compiler:
             ui=view.ui,
         )
         out["reference/generated/ontology.md"] = self.env.get_template("ontology.md.j2").render(
-            classes=[self.term_context(t) for t in view.terms if (t, RDF.type, OWL.Class) in self.graph],
-            properties=[self.term_context(t) for t in view.terms if (t, RDF.type, OWL.Class) not in self.graph],
+            classes=[self.term_context(t, "../../") for t in view.terms if (t, RDF.type, OWL.Class) in self.graph],
+            properties=[
+                self.term_context(t, "../../") for t in view.terms if (t, RDF.type, OWL.Class) not in self.graph
+            ],
             ui=view.ui,
             md=md,
         )
@@ -348,7 +376,13 @@ class Compiler:
                 terms.append(
                     {
                         "term": view.label(concept),
-                        "alt": sorted({str(v) for v in self.graph.objects(concept, SKOS.altLabel) if isinstance(v, Literal) and v.language == view.lang}),
+                        "alt": sorted(
+                            {
+                                str(v)
+                                for v in self.graph.objects(concept, SKOS.altLabel)
+                                if isinstance(v, Literal) and v.language == view.lang
+                            }
+                        ),
                         "other": view.label(concept, other),
                         "other_lang": other,
                         "definition": md(view.text(concept, SKOS.definition) or ""),
@@ -388,7 +422,7 @@ class Compiler:
         view, graph, cd = self.view, self.graph, self.cd
         forums = []
         for node in view.entities:
-            options = list(graph.objects(node, URIRef(cd + "accessOption")))
+            options = list(graph.objects(node, URIRef(cd + "hasAccessOption")))
             if not options:
                 continue
             rows = []

@@ -87,9 +87,7 @@ def description(project: Project, triples: list[Triple]) -> list[Triple]:
     ns = {k: (lambda local, base=v: NamedNode(base + local)) for k, v in NS.items()}
     rdf, dcterms, dcat, void, owl, xsd = (ns[k] for k in ("rdf", "dcterms", "dcat", "void", "owl", "xsd"))
     data_iris = {t.subject for t in triples}
-    checked = sorted(
-        t.object.value for t in triples if t.predicate == NamedNode(project.def_ns + "lastChecked")
-    )
+    checked = sorted(t.object.value for t in triples if t.predicate == NamedNode(project.def_ns + "lastChecked"))
     modified = checked[-1] if checked else "1970-01-01"
     ds = NamedNode(dataset_iri(project))
     out = [

@@ -32,14 +32,30 @@ class Kind:
 
 KINDS = [
     Kind("cities", "LocalGovernment", {"en": "Cities and local governments", "de": "Städte und Kommunen"}),
-    Kind("city-networks", "CityNetwork", {"en": "City networks and city-led bodies", "de": "Städtenetzwerke und städtische Einrichtungen"}),
-    Kind("international-organisations", "InternationalOrganisation", {"en": "International organisations and UN bodies", "de": "Internationale Organisationen und UN-Einrichtungen"}),
+    Kind(
+        "city-networks",
+        "CityNetwork",
+        {"en": "City networks and city-led bodies", "de": "Städtenetzwerke und städtische Einrichtungen"},
+    ),
+    Kind(
+        "international-organisations",
+        "InternationalOrganisation",
+        {"en": "International organisations and UN bodies", "de": "Internationale Organisationen und UN-Einrichtungen"},
+    ),
     Kind("states", "StateBody", {"en": "States and government bodies", "de": "Staaten und staatliche Stellen"}),
     Kind("initiatives", "Initiative", {"en": "Initiatives and mechanisms", "de": "Initiativen und Mechanismen"}),
     Kind("foundations", "Foundation", {"en": "Foundations and funders", "de": "Stiftungen und Geldgeber"}),
     Kind("businesses", "Business", {"en": "Businesses", "de": "Unternehmen"}),
-    Kind("civil-society", "CivilSocietyOrganisation", {"en": "Civil-society organisations", "de": "Zivilgesellschaftliche Organisationen"}),
-    Kind("research", "ResearchInstitute", {"en": "Research institutes and think tanks", "de": "Forschungseinrichtungen und Thinktanks"}),
+    Kind(
+        "civil-society",
+        "CivilSocietyOrganisation",
+        {"en": "Civil-society organisations", "de": "Zivilgesellschaftliche Organisationen"},
+    ),
+    Kind(
+        "research",
+        "ResearchInstitute",
+        {"en": "Research institutes and think tanks", "de": "Forschungseinrichtungen und Thinktanks"},
+    ),
     Kind("people", "Person", {"en": "People in public roles", "de": "Personen in öffentlichen Ämtern"}),
     Kind("forums", "Forum", {"en": "Forums", "de": "Foren"}),
     Kind("meetings", "Meeting", {"en": "Meetings and events", "de": "Treffen und Veranstaltungen"}),

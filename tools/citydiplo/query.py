@@ -136,7 +136,10 @@ def format_results(variables: list[str], rows: list[list], fmt: str) -> str:
     if fmt == "csv":
         return to_csv(variables, rows)
     if fmt == "json":
-        return json.dumps([{v: term_text(t) for v, t in zip(variables, row, strict=True)} for row in rows], indent=2) + "\n"
+        return (
+            json.dumps([{v: term_text(t) for v, t in zip(variables, row, strict=True)} for row in rows], indent=2)
+            + "\n"
+        )
     cells = [[term_text(t) for t in row] for row in rows]
     widths = [max([len(v)] + [len(r[i]) for r in cells]) for i, v in enumerate(variables)]
     lines = ["  ".join(v.ljust(w) for v, w in zip(variables, widths, strict=True))]

@@ -15,6 +15,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 from docutils import nodes
 from docutils.parsers.rst import directives
@@ -211,7 +212,7 @@ class QueryDirective(SphinxDirective):
 
     required_arguments = 1
     has_content = False
-    option_spec = {"caption": directives.unchanged}
+    option_spec: ClassVar[dict] = {"caption": directives.unchanged}
 
     def run(self):
         state = state_for(self.env)
@@ -290,7 +291,7 @@ class ExerciseDirective(SphinxDirective):
     optional_arguments = 1
     final_argument_whitespace = True
     has_content = True
-    option_spec = {"duration": directives.unchanged, "name": directives.unchanged}
+    option_spec: ClassVar[dict] = {"duration": directives.unchanged, "name": directives.unchanged}
 
     def run(self):
         lang = self.config.language or "en"

@@ -63,7 +63,11 @@ def check_prefixes(vocab: Vocab) -> list[Problem]:
             if not wrong:
                 continue
             line = next(
-                (i for i, text in enumerate(lines, 1) if re.match(rf"\s*(@prefix|PREFIX)\s+{re.escape(prefix)}:", text, re.I)),
+                (
+                    i
+                    for i, text in enumerate(lines, 1)
+                    if re.match(rf"\s*(@prefix|PREFIX)\s+{re.escape(prefix)}:", text, re.I)
+                ),
                 1,
             )
             problems.append(
@@ -101,7 +105,11 @@ def check_references(vocab: Vocab) -> list[Problem]:
             for term in (predicate, obj):
                 if not isinstance(term, URIRef) or not str(term).startswith(project.base_iri):
                     continue
-                if term in defined or str(term) == project.ontology_iri or str(term).startswith(project.ontology_iri + "/"):
+                if (
+                    term in defined
+                    or str(term) == project.ontology_iri
+                    or str(term).startswith(project.ontology_iri + "/")
+                ):
                     continue
                 key = (subject, term)
                 if key in seen:
@@ -134,8 +142,7 @@ def check_duplicates(vocab: Vocab) -> list[Problem]:
                     project.rel(other.path),
                     other.line,
                     short(vocab, node),
-                    f"is already written at {project.rel(first.path)}:{first.line}; "
-                    "keep one subject block per entity",
+                    f"is already written at {project.rel(first.path)}:{first.line}; keep one subject block per entity",
                     code="duplicate",
                 )
             )
@@ -168,8 +175,14 @@ def check_shacl(vocab: Vocab) -> list[Problem]:
             prop = _curie(vocab, path) + ": "
         detail = f" (value: {_show(vocab, value)})" if value is not None and value != focus else ""
         problems.append(
-            problem_at(vocab, focus, f"{prop}{message}{detail}", path if isinstance(path, URIRef) else None,
-                       code="shacl", severity=severity)
+            problem_at(
+                vocab,
+                focus,
+                f"{prop}{message}{detail}",
+                path if isinstance(path, URIRef) else None,
+                code="shacl",
+                severity=severity,
+            )
         )
     return problems
 
@@ -178,7 +191,7 @@ def _curie(vocab: Vocab, iri) -> str:
     for prefixes in vocab.prefixes.values():
         for prefix, ns in prefixes.items():
             if str(iri).startswith(ns) and prefix:
-                return f"{prefix}:{str(iri)[len(ns):]}"
+                return f"{prefix}:{str(iri)[len(ns) :]}"
     return f"<{iri}>"
 
 
@@ -186,7 +199,9 @@ def _show(vocab: Vocab, value) -> str:
     if isinstance(value, Literal):
         text = str(value)
         text = text if len(text) <= 60 else text[:57] + "…"
-        suffix = f"@{value.language}" if value.language else (f"^^{_curie(vocab, value.datatype)}" if value.datatype else "")
+        suffix = (
+            f"@{value.language}" if value.language else (f"^^{_curie(vocab, value.datatype)}" if value.datatype else "")
+        )
         return f'"{text}"{suffix}'
     if isinstance(value, URIRef):
         name = short(vocab, value)
@@ -203,7 +218,11 @@ def check_staleness(vocab: Vocab, today: dt.date | None = None) -> list[Problem]
     limit = today - dt.timedelta(days=project.stale_after_days)
     problems = []
     for prop, test, text in (
-        (URIRef(cd + "lastChecked"), lambda d: d < limit, f"facts last checked {{}}, more than {project.stale_after_days} days ago"),
+        (
+            URIRef(cd + "lastChecked"),
+            lambda d: d < limit,
+            f"facts last checked {{}}, more than {project.stale_after_days} days ago",
+        ),
         (URIRef(cd + "validUntil"), lambda d: d < today, "time-bound facts were valid until {}; check them again"),
     ):
         for subject, value in vocab.graph.subject_objects(prop):

@@ -1,0 +1,41 @@
+"""Shared fixtures: a small, real project in a temporary folder."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from citydiplo.config import load_project
+
+REPO = Path(__file__).resolve().parent.parent
+TESTS = Path(__file__).resolve().parent
+
+
+def make_project(root: Path, handbook: Path = TESTS / "roots" / "test-basic"):
+    """Copy the real conf/, ontology and shapes, plus the fixture vocab and handbook."""
+    shutil.copytree(REPO / "conf", root / "conf", ignore=shutil.ignore_patterns("__pycache__"))
+    for part in ("ontology", "shapes"):
+        shutil.copytree(REPO / "vocab" / part, root / "vocab" / part)
+    shutil.copytree(TESTS / "data" / "vocab", root / "vocab", dirs_exist_ok=True)
+    shutil.copytree(handbook, root / "handbook")
+    return load_project(root)
+
+
+@pytest.fixture
+def project(tmp_path):
+    """A fresh copy of the fixture project; tests may break it freely."""
+    return make_project(tmp_path / "repo")
+
+
+@pytest.fixture(scope="session")
+def real_project():
+    return load_project(REPO)
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    """Replace exactly one occurrence of ``old`` in ``path``."""
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, f"{old!r} occurs {text.count(old)} times in {path}"
+    path.write_text(text.replace(old, new), encoding="utf-8")

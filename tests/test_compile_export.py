@@ -1,0 +1,107 @@
+"""compile: one page per entity, written only when changed; export: a
+deterministic dump, isomorphic to the sources."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pyoxigraph
+import rdflib
+from rdflib.compare import isomorphic
+
+from citydiplo.compile import compile_vocab
+from citydiplo.export import description, export, read_triples
+from citydiplo.load import load
+
+from .conftest import edit
+
+
+def compile_once(project):
+    return compile_vocab(load(project).graph, project, "en")
+
+
+def test_entity_pages_and_directories_are_generated(project):
+    result = compile_once(project)
+    handbook = project.handbook_dir
+    names = {p.relative_to(handbook).as_posix() for p in result.written}
+    assert {"id/gfmd.md", "id/mayors-mechanism.md", "def/Forum.md", "reference/generated/forums.md"} <= names
+    page = (handbook / "id/mayors-mechanism.md").read_text()
+    assert page.startswith("---\norphan: true")
+    assert "(entity-mayors-mechanism)=" in page  # label differs from the file name
+    assert "# Mayors Mechanism" in page
+    assert "[International Organization for Migration](../id/iom.md) (co-lead; since 2018)" in page
+    assert "[gfmd.org/process/gfmd-mayors-mechanism](https://gfmd.org/process/gfmd-mayors-mechanism)" in page
+    gfmd = (handbook / "id/gfmd.md").read_text()
+    assert "## How local governments take part" in gfmd
+    assert "(via [Mayors Mechanism](../id/mayors-mechanism.md))" in gfmd
+
+
+def test_german_build_uses_german_labels(project):
+    compile_vocab(load(project).graph, project, "de")
+    page = (project.handbook_dir / "id/gfmd.md").read_text()
+    assert "# Globales Forum für Migration und Entwicklung" in page
+    assert "## Wie Kommunen teilnehmen können" in page
+
+
+def test_editing_one_entity_rewrites_only_its_page(project):
+    compile_once(project)
+    assert compile_once(project).written == []  # nothing changed, nothing written
+    edit(project.root / "vocab/data/actors.ttl", "The UN agency for migration.", "The UN migration agency.")
+    result = compile_once(project)
+    assert [p.relative_to(project.handbook_dir).as_posix() for p in result.written] == ["id/iom.md"]
+    assert result.deleted == []
+
+
+def test_pages_of_removed_entities_are_deleted(project):
+    compile_once(project)
+    path = project.root / "vocab/data/actors.ttl"
+    text = path.read_text()
+    start = text.index("cdi:gfmd a cd:Forum")
+    path.write_text(text[:start])
+    result = compile_once(project)
+    deleted = {p.relative_to(project.handbook_dir).as_posix() for p in result.deleted}
+    assert "id/gfmd.md" in deleted
+    assert not (project.handbook_dir / "id/gfmd.md").exists()
+
+
+def run_export(project, seed):
+    env = {**os.environ, "PYTHONHASHSEED": str(seed)}
+    code = subprocess.run(
+        [sys.executable, "-m", "citydiplo.cli", "--root", str(project.root), "export"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert code.returncode == 0, code.stderr
+    return (project.build_dir / "dist/citydiplo.ttl").read_bytes(), (
+        project.build_dir / "dist/citydiplo.nt"
+    ).read_bytes()
+
+
+def test_dump_is_byte_identical_across_runs(project):
+    first = run_export(project, 1)
+    second = run_export(project, 2)
+    assert first == second
+
+
+def test_dump_parses_and_is_isomorphic_to_the_sources(project):
+    result = export(project)
+    ttl = result.directory / "citydiplo.ttl"
+    rdflib.NORMALIZE_LITERALS = False
+    dumped = rdflib.Graph().parse(ttl, format="turtle")
+    assert len(list(pyoxigraph.parse(path=str(ttl), format=pyoxigraph.RdfFormat.TURTLE))) == len(dumped)
+
+    expected = rdflib.Graph()
+    for path in sorted(project.vocab_dir.rglob("*.ttl")):
+        if "shapes" not in path.parts:
+            expected.parse(path, format="turtle")
+    triples = read_triples(project)
+    described = pyoxigraph.serialize(description(project, triples), format=pyoxigraph.RdfFormat.N_TRIPLES)
+    expected.parse(data=described.decode(), format="nt")
+    assert isomorphic(dumped, expected)
+    assert result.triples == len(set(triples))
+    sums = (result.directory / "SHA256SUMS").read_text()
+    assert "citydiplo.ttl" in sums and "citydiplo.nt" in sums

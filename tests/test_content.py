@@ -1,0 +1,80 @@
+"""Rules every hand-written page of the handbook follows (CONTRIBUTING.md)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from .conftest import REPO
+
+HANDBOOK = REPO / "handbook"
+GENERATED = ("id/", "def/", "reference/generated/")
+FACTUAL = ("modules/", "how-to/", "explanation/", "about/")
+
+
+def pages():
+    for path in sorted(HANDBOOK.rglob("*.md")):
+        rel = path.relative_to(HANDBOOK).as_posix()
+        if not rel.startswith(GENERATED) and "/locales/" not in rel:
+            yield rel
+
+
+def words(path: Path) -> int:
+    text = path.read_text(encoding="utf-8")
+    text = re.sub(r"\A---\n.*?\n---\n", "", text, flags=re.S)  # front matter
+    text = text.split("\n## Sources")[0]  # source lists do not count
+    return len(re.findall(r"[A-Za-zÀ-ÿ0-9’'-]+", text))
+
+
+@pytest.mark.parametrize("rel", list(pages()))
+def test_page_has_review_dates(rel):
+    text = (HANDBOOK / rel).read_text(encoding="utf-8")
+    assert re.match(r"\A---\n(.*\n)*?last_reviewed: \d{4}-\d{2}-\d{2}\n", text), f"{rel}: no last_reviewed"
+    assert re.search(r"^review_due: \d{4}-\d{2}-\d{2}$", text, re.M), f"{rel}: no review_due"
+
+
+@pytest.mark.parametrize("rel", [p for p in pages() if p.startswith(FACTUAL) and not p.endswith("index.md")])
+def test_factual_page_names_its_sources(rel):
+    text = (HANDBOOK / rel).read_text(encoding="utf-8")
+    assert re.search(r"^## Sources\s*$", text, re.M), f"{rel}: no '## Sources' section"
+
+
+@pytest.mark.parametrize("module", ["forum-access", "gfmd", "imrf", "grf"])
+def test_module_is_complete(module):
+    folder = HANDBOOK / "modules" / module
+    assert (folder / "index.md").is_file()
+    assert (folder / "checklist.md").is_file()
+    exercises = (folder / "exercises.md").read_text(encoding="utf-8")
+    assert len(re.findall(r"^:{3,}\{exercise\}", exercises, re.M)) >= 2
+    assert re.search(r"^:{3,}\{trainer-note\}", exercises, re.M)
+    assert "- [ ]" in (folder / "checklist.md").read_text(encoding="utf-8")
+    total = sum(words(p) for p in folder.glob("*.md"))
+    assert total >= 3000, f"{module}: {total} words"
+    content_pages = [p for p in folder.glob("*.md") if p.stem not in ("index", "checklist", "exercises")]
+    assert 3 <= len(content_pages) <= 7
+
+
+def test_context_pages_have_enough_text():
+    total = sum(words(p) for p in HANDBOOK.glob("explanation/**/*.md")) + sum(
+        words(p) for p in HANDBOOK.glob("how-to/*.md")
+    )
+    assert total >= 15000, f"explanation + how-to: {total} words"
+
+
+def test_how_to_guides_have_the_shape():
+    guides = [p for p in HANDBOOK.glob("how-to/*.md") if p.stem != "index"]
+    assert len(guides) >= 6
+    for guide in guides:
+        headings = re.findall(r"^## (.+?)\s*$", guide.read_text(encoding="utf-8"), re.M)
+        wanted = ["When to use", "When not to use", "Steps", "Examples", "Sources"]
+        assert [h for h in headings if h in wanted] == wanted, f"{guide.name}: {headings}"
+
+
+@pytest.mark.parametrize("region", ["europe", "africa", "mena", "americas", "asia-pacific"])
+def test_regional_page_cites_three_sources(region):
+    text = (HANDBOOK / "explanation" / "regions" / f"{region}.md").read_text(encoding="utf-8")
+    sources = text.split("\n## Sources")[1]
+    items = [line for line in sources.splitlines() if line.startswith("- ")]
+    assert len(items) >= 3, f"{region}: {len(items)} sources"

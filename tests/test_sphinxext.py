@@ -1,0 +1,104 @@
+"""The Sphinx extension on the small test handbook (tests/roots/test-basic)."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from citydiplo.build import BuildError, build_site
+from citydiplo.cli import main
+
+from .conftest import edit
+
+
+def build(project, **kwargs):
+    return build_site(project, jobs=1, status=io.StringIO(), **kwargs)
+
+
+def test_roles_and_directives_render(project):
+    out = build(project)
+    html = (out / "index.html").read_text()
+    # {entity} shows the label in the build language and links the entity page
+    assert 'href="id/gfmd.html"' in html
+    assert "Global Forum on Migration and Development" in html
+    assert "mechanism for cities" in html  # explicit title kept
+    # {query}: a table with the co-leads, linked, in ORDER BY order
+    table = html[html.index("citydiplo-query") :]
+    assert table.index("International Organization for Migration") < table.index("United Cities and Local Governments")
+    assert 'href="id/mmc.html"' in table
+    # exercise set apart; trainer note absent from the participant edition
+    assert "Exercise: Draft a statement (20 min)" in html
+    assert "SECRET-ANSWER-NOTE" not in html
+    assert "Last reviewed: 2026-11-22" in html
+    assert (out / "id/mayors-mechanism.html").is_file()
+
+
+def test_trainer_edition_shows_trainer_notes(project):
+    out = build(project, edition="trainer")
+    assert out.name == "html-trainer"
+    assert "SECRET-ANSWER-NOTE" in (out / "index.html").read_text()
+
+
+def test_german_build_shows_german_labels(project):
+    out = build(project, language="de")
+    html = (out / "index.html").read_text()
+    assert "Globales Forum für Migration und Entwicklung" in html
+    assert "Übung: Draft a statement" in html
+
+
+def test_unknown_entity_fails_the_build_with_its_location(project, capsys):
+    edit(project.handbook_dir / "index.md", "{entity}`gfmd`", "{entity}`gfmd-typo`")
+    assert main(["--root", str(project.root), "build", "--no-dump", "-j", "1"]) == 1
+    err = capsys.readouterr().err
+    assert (
+        "index.md:8: WARNING: unknown entity 'gfmd-typo': there is no cdi:gfmd-typo in vocab/ [citydiplo.link]" in err
+    )
+    assert "Traceback" not in err
+
+
+def test_failed_build_keeps_previous_output(project):
+    out = build(project)
+    before = (out / "index.html").read_bytes()
+    edit(project.handbook_dir / "index.md", "{entity}`gfmd`", "{entity}`gfmd-typo`")
+    with pytest.raises(BuildError, match="left as it was"):
+        build(project)
+    assert (out / "index.html").read_bytes() == before
+    assert not out.with_name(out.name + ".tmp").exists()
+
+
+def test_invalid_vocab_stops_before_sphinx(project, capsys):
+    edit(project.root / "vocab/data/actors.ttl", '"Global Forum on Migration and Development"@en ,', "")
+    assert main(["--root", str(project.root), "build", "-j", "1"]) == 1
+    captured = capsys.readouterr()
+    assert "vocab/data/actors.ttl:" in captured.err and "cdi:gfmd" in captured.err
+    assert "nothing was built" in captured.err
+    assert not (project.build_dir / "html").exists()
+
+
+def test_page_without_review_date_is_a_warning(project, capsys):
+    (project.handbook_dir / "about").mkdir()
+    (project.handbook_dir / "about/page.md").write_text("# No dates\n")
+    edit(project.handbook_dir / "index.md", "reference/generated/*", "reference/generated/*\nabout/page")
+    assert main(["--root", str(project.root), "build", "--no-dump", "-j", "1"]) == 1
+    assert "page has no `last_reviewed` date in its front matter [citydiplo.content]" in capsys.readouterr().err
+
+
+def test_incremental_build_rereads_pages_that_show_graph_data(project):
+    build(project)
+    edit(
+        project.root / "vocab/data/actors.ttl",
+        '"Global Forum on Migration and Development"@en',
+        '"Global Forum on Migration & Development"@en',
+    )
+    out = build(project)
+    assert "Global Forum on Migration &amp; Development" in (out / "index.html").read_text()
+
+
+def test_query_command(project, capsys):
+    assert main(["--root", str(project.root), "query", "co-leads-of-mayors-mechanism", "--format", "csv"]) == 0
+    expected = (project.vocab_dir / "queries/co-leads-of-mayors-mechanism.csv").read_text()
+    assert capsys.readouterr().out == expected
+    assert main(["--root", str(project.root), "query", "SELEC nonsense"]) == 1
+    assert main(["--root", str(project.root), "query", "SELECT * WHERE { ?s ?p }"]) == 1
+    assert "SPARQL syntax error" in capsys.readouterr().err
