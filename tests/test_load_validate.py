@@ -96,3 +96,10 @@ def test_stale_facts_are_notices_not_errors(project):
     stale = [p for p in problems if p.code == "stale"]
     assert stale and all(not p.is_error for p in stale)
     assert errors(problems) == []
+
+
+def test_term_without_example_is_an_error(project):
+    path = project.root / "vocab/ontology/citydiplo.ttl"
+    edit(path, '    skos:example "cdi:bristol a cd:LocalGovernment ; cd:country cdi:united-kingdom ." ;\n', "")
+    messages = [str(p) for p in errors(validate(load(project)))]
+    assert any("cd:LocalGovernment: skos:example: Every term needs at least one skos:example." in m for m in messages)
