@@ -53,6 +53,7 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     env.filters["md"] = md
+    env.filters["ucfirst"] = lambda text: text[:1].upper() + text[1:]
     return env
 
 
@@ -161,7 +162,7 @@ class Compiler:
         other = sorted(
             f"{v} ({v.language})"
             for v in graph.objects(node, SKOS.prefLabel)
-            if isinstance(v, Literal) and v.language not in (view.lang, "en", None)
+            if isinstance(v, Literal) and v.language not in (*view.project.languages, view.lang, None)
         )
 
         facts = []
@@ -175,6 +176,10 @@ class Compiler:
         locations = list(graph.objects(node, URIRef(SCHEMA + "location")))
         if locations:  # a place name: one value, in the build language
             by_prop[URIRef(SCHEMA + "location")] = [lang_value(locations, view.lang)]
+        symmetric = set(graph.subjects(RDF.type, OWL.SymmetricProperty))
+        for subject, prop in graph.subject_predicates(node):
+            if prop in symmetric and view.is_entity(subject) and subject != node:
+                by_prop.setdefault(prop, []).append(subject)
         for prop, values in sorted(by_prop.items(), key=lambda kv: self.prop_label(kv[0]).casefold()):
             rendered = sorted({self.link(v, base) for v in values if self.link(v, base)}, key=str.casefold)
             if rendered:
@@ -203,7 +208,7 @@ class Compiler:
         incoming: dict = {}
         members = []
         for subject, prop in graph.subject_predicates(node):
-            if prop in self.SKIP_IN:
+            if prop in self.SKIP_IN or prop in symmetric:
                 continue
             if isinstance(subject, BNode):
                 owner_links = list(graph.subject_predicates(subject))

@@ -4,6 +4,7 @@ query renderer share: labels in a language, the entities and their kinds."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import tomllib
 from dataclasses import dataclass
 from functools import cached_property
@@ -121,8 +122,8 @@ class GraphView:
             return table.get(lang) or table["en"]
         if self.is_entity(node):
             return self.slug(node)
-        text = str(node)
-        return text.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+        local = str(node).rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+        return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", local).lower()  # isPartOf → is part of
 
     def text(self, node, prop, lang: str | None = None) -> str | None:
         value = lang_value(self.graph.objects(node, prop), lang or self.lang)
