@@ -372,24 +372,39 @@ class Compiler:
         return out
 
     def glossary_page(self) -> str:
+        """The glossary scheme as a Sphinx glossary.
+
+        Each entry lists its label in the build language first, then its
+        abbreviations and its labels in the other handbook languages, so that
+        ``{term}`` links resolve in every edition. A term text is used once.
+        """
         view = self.view
         scheme = view.slugs.get("glossary")
         terms = []
+        used: set[str] = set()
         if scheme is not None:
             for concept in view.concepts(scheme):
-                other = "de" if view.lang != "de" else "en"
+                labels = [view.label(concept)]
+                labels += sorted(
+                    {
+                        str(v)
+                        for v in self.graph.objects(concept, SKOS.altLabel)
+                        if isinstance(v, Literal) and v.language == view.lang
+                    }
+                )
+                others = [lang for lang in view.project.languages if lang != view.lang]
+                labels += [view.label(concept, lang) for lang in others]
+                names = []
+                for label in labels:
+                    key = label.casefold()
+                    if key not in used:
+                        used.add(key)
+                        names.append(label)
+                if not names:
+                    continue
                 terms.append(
                     {
-                        "term": view.label(concept),
-                        "alt": sorted(
-                            {
-                                str(v)
-                                for v in self.graph.objects(concept, SKOS.altLabel)
-                                if isinstance(v, Literal) and v.language == view.lang
-                            }
-                        ),
-                        "other": view.label(concept, other),
-                        "other_lang": other,
+                        "names": names,
                         "definition": md(view.text(concept, SKOS.definition) or ""),
                         "link": self.link(concept, "../../"),
                         "related": sorted(self.link(r, "../../") for r in self.graph.objects(concept, SKOS.related)),
