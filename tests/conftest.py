@@ -39,3 +39,20 @@ def edit(path: Path, old: str, new: str) -> None:
     text = path.read_text(encoding="utf-8")
     assert text.count(old) == 1, f"{old!r} occurs {text.count(old)} times in {path}"
     path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def require_tool(name: str, why: str) -> str:
+    """The path of an external tool; skip the test without it, except in CI.
+
+    CI installs every tool in .ci/apt-packages.txt, so there a missing tool is
+    a failure, not a skip.
+    """
+    import os
+
+    path = shutil.which(name)
+    if path is None:
+        message = f"{name} is not installed ({why}); CI installs it from .ci/apt-packages.txt"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path

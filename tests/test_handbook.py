@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import os
 import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -15,11 +21,15 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def built(real_project, tmp_path_factory):
-    project = dataclasses.replace(real_project, build_dir=tmp_path_factory.mktemp("build"))
+def built(real_project):
+    # World-readable: linkchecker drops root privileges to 'nobody'.
+    build_dir = Path(tempfile.mkdtemp(prefix="citydiplo-build-"))
+    build_dir.chmod(0o755)
+    project = dataclasses.replace(real_project, build_dir=build_dir)
     participant = build_site(project, status=io.StringIO())
     trainer = build_site(project, edition="trainer", status=io.StringIO())
-    return project, participant, trainer
+    yield project, participant, trainer
+    shutil.rmtree(build_dir, ignore_errors=True)
 
 
 def test_site_and_dump_are_built(built):
@@ -41,7 +51,22 @@ def test_trainer_notes_only_in_trainer_edition(built):
     assert with_notes, "the modules should have trainer notes"
     for page in with_notes:
         html = page.relative_to(project.handbook_dir).with_suffix(".html")
-        in_trainer = (trainer / html).read_text().count('class="admonition trainer-note"')
+        in_trainer = (trainer / html).read_text().count('class="trainer-note admonition"')
         in_participant = (participant / html).read_text().count("trainer-note")
         assert in_trainer == trainer_blocks(page), html
         assert in_participant == 0, html
+
+
+def test_no_broken_links(built):
+    _, participant, _ = built
+    for path in participant.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    linkchecker = Path(sys.executable).with_name("linkchecker")
+    result = subprocess.run(
+        [str(linkchecker), "--no-status", "--no-warnings", "--threads", "4", str(participant / "index.html")],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "LANG": "C.UTF-8"},
+    )
+    assert result.returncode == 0, result.stdout[-5000:]
