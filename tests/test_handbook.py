@@ -70,3 +70,12 @@ def test_no_broken_links(built):
         env={**os.environ, "LANG": "C.UTF-8"},
     )
     assert result.returncode == 0, result.stdout[-5000:]
+
+
+def test_german_edition_builds(built):
+    project, _, _ = built
+    german = build_site(project, language="de", status=io.StringIO())
+    assert german.name == "html-de"
+    page = (german / "id" / "gfmd.html").read_text()
+    assert "Globales Forum für Migration und Entwicklung" in page
+    assert "Wie Kommunen teilnehmen können" in page

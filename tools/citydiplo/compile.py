@@ -384,16 +384,14 @@ class Compiler:
         used: set[str] = set()
         if scheme is not None:
             for concept in view.concepts(scheme):
-                labels = [view.label(concept)]
-                labels += sorted(
-                    {
+                labels = []
+                for lang in [view.lang] + [x for x in view.project.languages if x != view.lang]:
+                    labels.append(view.label(concept, lang))
+                    labels += sorted(
                         str(v)
                         for v in self.graph.objects(concept, SKOS.altLabel)
-                        if isinstance(v, Literal) and v.language == view.lang
-                    }
-                )
-                others = [lang for lang in view.project.languages if lang != view.lang]
-                labels += [view.label(concept, lang) for lang in others]
+                        if isinstance(v, Literal) and v.language == lang
+                    )
                 names = []
                 for label in labels:
                     key = label.casefold()
