@@ -19,6 +19,7 @@ from sphinx.errors import SphinxError
 from sphinx.util.docutils import docutils_namespace, patch_docutils
 
 from .config import Project
+from .files import replace_dir
 from .load import load
 from .validate import errors, validate
 
@@ -92,10 +93,5 @@ def build_site(
         shutil.rmtree(doctrees, ignore_errors=True)
         kept = f"{project.rel(out)} was left as it was" if out.exists() else "no output was written"
         raise BuildError(f"{reason}; {kept}")
-    old = out.with_name(out.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if out.exists():
-        out.rename(old)
-    tmp.rename(out)
-    shutil.rmtree(old, ignore_errors=True)
+    replace_dir(tmp, out)
     return out

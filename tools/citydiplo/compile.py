@@ -19,6 +19,7 @@ from rdflib import BNode, Literal, URIRef
 from rdflib.namespace import DCTERMS, FOAF, ORG, OWL, RDF, RDFS, SKOS
 
 from .config import Project
+from .files import write_if_changed
 from .graphview import KINDS, GraphView, Kind, date_key, lang_value
 from .query import load_queries
 
@@ -484,14 +485,7 @@ def sync(pages: dict[str, str], handbook: Path) -> CompileResult:
     result = CompileResult()
     for rel, text in sorted(pages.items()):
         path = handbook / rel
-        if path.is_file() and path.read_text(encoding="utf-8") == text:
-            result.unchanged.append(path)
-            continue
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
-        result.written.append(path)
+        (result.written if write_if_changed(path, text) else result.unchanged).append(path)
     wanted = {handbook / rel for rel in pages}
     for folder in GENERATED_DIRS:
         base = handbook / folder

@@ -1,5 +1,10 @@
 """The data dump: ontology + concepts + data + a VoID/DCAT description.
 
+``build/dist/`` holds the same graph as Turtle (``citydiplo.ttl``),
+N-Triples (``citydiplo.nt``) and compacted JSON-LD (``citydiplo.jsonld``),
+one CSV table per kind of entity (``csv/<kind>.csv``, see :data:`CSV_COLUMNS`)
+plus ``csv/concepts.csv``, and ``SHA256SUMS`` over every other file.
+
 Deterministic by construction: every file is parsed with ``pyoxigraph.parse``
 (which keeps lexical forms, unlike a Store), blank nodes are relabelled by
 RDFC-1.0 canonicalisation, triples are sorted, and the modification date is
@@ -9,12 +14,15 @@ Output is written to a temporary folder and swapped in whole.
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyoxigraph
+import rdflib
 from pyoxigraph import (
     CanonicalizationAlgorithm,
     Dataset,
@@ -26,7 +34,10 @@ from pyoxigraph import (
     Triple,
 )
 
+from . import jsonld
 from .config import Project
+from .files import replace_dir
+from .graphview import KINDS, GraphView
 from .query import content_files
 
 NS = {
@@ -45,6 +56,55 @@ NS = {
     "vann": "http://purl.org/vocab/vann/",
 }
 DUMP_NAME = "citydiplo"
+
+#: The RDF serialisations of the dump: suffix, pyoxigraph format, media type.
+RDF_FILES = (
+    ("ttl", RdfFormat.TURTLE, "text/turtle"),
+    ("nt", RdfFormat.N_TRIPLES, "application/n-triples"),
+    ("jsonld", RdfFormat.JSON_LD, "application/ld+json"),
+)
+
+#: Columns of the CSV tables, one table per kind of entity. Several values in
+#: one cell are separated by "; ". Linked things (country, region) are given
+#: by their English label; ``type`` is the most specific class as a compact
+#: IRI (``cd:Forum``). Dates keep the precision of the source (a year, a
+#: month or a day).
+CSV_COLUMNS = (
+    "iri",
+    "slug",
+    "label_en",
+    "label_de",
+    "alt_labels",
+    "definition_en",
+    "definition_de",
+    "type",
+    "country",
+    "region",
+    "founding_date",
+    "start_date",
+    "end_date",
+    "issued",
+    "date",
+    "homepage",
+    "same_as",
+    "sources",
+    "last_checked",
+    "valid_until",
+    "deprecated",
+)
+CONCEPT_COLUMNS = (
+    "iri",
+    "slug",
+    "scheme",
+    "label_en",
+    "label_de",
+    "alt_labels",
+    "definition_en",
+    "definition_de",
+    "broader",
+)
+CSV_DIR = "csv"
+CSV_SEPARATOR = "; "
 
 
 class ExportError(Exception):
@@ -68,6 +128,11 @@ def dataset_iri(project: Project) -> str:
 
 def dump_url(project: Project, suffix: str) -> str:
     return f"{project.base_iri}dist/{DUMP_NAME}.{suffix}"
+
+
+def csv_names() -> list[str]:
+    """The CSV tables, as paths below ``dist/``, in a fixed order."""
+    return [f"{CSV_DIR}/{kind.key}.csv" for kind in KINDS] + [f"{CSV_DIR}/concepts.csv"]
 
 
 def read_triples(project: Project, files: list[Path] | None = None) -> list[Triple]:
@@ -115,14 +180,28 @@ def description(project: Project, triples: list[Triple]) -> list[Triple]:
     ]
     if project.publisher:
         out.append(Triple(ds, dcterms("publisher"), Literal(project.publisher)))
-    for suffix, media in (("ttl", "text/turtle"), ("nt", "application/n-triples")):
+    titles = {"ttl": "Turtle", "nt": "N-Triples", "jsonld": "JSON-LD"}
+    for suffix, _, media in RDF_FILES:
         dist = NamedNode(dump_url(project, suffix))
         out += [
             Triple(ds, void("dataDump"), dist),
             Triple(ds, dcat("distribution"), dist),
             Triple(dist, rdf("type"), dcat("Distribution")),
+            Triple(dist, dcterms("title"), Literal(f"The whole graph ({titles[suffix]})", language="en")),
             Triple(dist, dcat("downloadURL"), dist),
             Triple(dist, dcat("mediaType"), Literal(media)),
+            Triple(dist, dcterms("license"), NamedNode(project.licence)),
+        ]
+    titles = {kind.key: kind.title["en"] for kind in KINDS} | {"concepts": "Concepts of the concept schemes"}
+    for name in csv_names():
+        dist = NamedNode(f"{project.base_iri}dist/{name}")
+        key = name.rsplit("/", 1)[-1].removesuffix(".csv")
+        out += [
+            Triple(ds, dcat("distribution"), dist),
+            Triple(dist, rdf("type"), dcat("Distribution")),
+            Triple(dist, dcterms("title"), Literal(f"{titles[key]} (CSV table)", language="en")),
+            Triple(dist, dcat("downloadURL"), dist),
+            Triple(dist, dcat("mediaType"), Literal("text/csv")),
             Triple(dist, dcterms("license"), NamedNode(project.licence)),
         ]
     return out
@@ -142,29 +221,154 @@ def dump_graph(project: Project, files: list[Path] | None = None) -> list[Triple
     return canonical(triples + description(project, triples))
 
 
-def export(project: Project, out: Path | None = None) -> ExportResult:
-    """Write ``citydiplo.ttl``, ``citydiplo.nt`` and ``SHA256SUMS`` atomically."""
-    target = out or project.build_dir / "dist"
-    data = read_triples(project)
+def to_rdflib(triples: list[Triple]) -> rdflib.Graph:
+    """The same triples as an rdflib graph (for :class:`GraphView`), lexical forms kept."""
+
+    def term(t):
+        if isinstance(t, NamedNode):
+            return rdflib.URIRef(t.value)
+        if isinstance(t, pyoxigraph.BlankNode):
+            return rdflib.BNode(t.value)
+        if t.language:
+            return rdflib.Literal(t.value, lang=t.language)
+        return rdflib.Literal(t.value, datatype=rdflib.URIRef(t.datatype.value), normalize=False)
+
+    graph = rdflib.Graph()
+    for t in triples:
+        graph.add((term(t.subject), term(t.predicate), term(t.object)))
+    return graph
+
+
+def used_prefixes(project: Project, triples: list[Triple]) -> dict[str, str]:
+    """The project prefixes that some IRI in ``triples`` starts with."""
+    iris = {
+        term.value
+        for t in triples
+        for term in (t.subject, t.predicate, t.object, getattr(t.object, "datatype", None))
+        if isinstance(term, NamedNode)
+    }
+    return {p: ns for p, ns in prefixes(project).items() if any(iri.startswith(ns) for iri in iris)}
+
+
+def rdf_text(project: Project, triples: list[Triple], suffix: str) -> bytes:
+    """One serialisation of (canonical, sorted) triples, declaring the prefixes it uses."""
+    used = used_prefixes(project, triples)
+    if suffix == "jsonld":
+        return jsonld.dumps(jsonld.to_jsonld(triples, used)).encode("utf-8")
+    fmt = {s: f for s, f, _ in RDF_FILES}[suffix]
+    kwargs = {"prefixes": dict(sorted(used.items()))} if fmt == RdfFormat.TURTLE else {}
+    return pyoxigraph.serialize(triples, format=fmt, **kwargs)
+
+
+def _csv(columns, rows) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def tables(project: Project, graph: rdflib.Graph) -> dict[str, str]:
+    """The CSV tables: ``{path below dist/: text}``, rows sorted by IRI."""
+    from rdflib.namespace import DCTERMS, FOAF, OWL, SKOS
+
+    view = GraphView(graph, project, "en")
+    cd, schema = rdflib.Namespace(project.def_ns), rdflib.Namespace(NS["schema"])
+    compact = jsonld.Compactor(prefixes(project))
+
+    def cell(values) -> str:
+        return CSV_SEPARATOR.join(sorted({str(v) for v in values}))
+
+    def texts(node, prop, lang) -> str:
+        return cell(v for v in graph.objects(node, prop) if isinstance(v, rdflib.Literal) and v.language == lang)
+
+    def labels(node, prop) -> str:
+        return cell(view.label(v, "en") for v in graph.objects(node, prop))
+
+    def values(node, prop) -> str:
+        return cell(graph.objects(node, prop))
+
+    rows: dict[str, list] = {kind.key: [] for kind in KINDS}
+    for node in view.entities:
+        kind = view.kind(node)
+        if kind is None:
+            continue
+        cls = view.main_class(node)
+        rows[kind.key].append(
+            [
+                str(node),
+                view.slug(node),
+                texts(node, SKOS.prefLabel, "en"),
+                texts(node, SKOS.prefLabel, "de"),
+                cell(graph.objects(node, SKOS.altLabel)),
+                texts(node, SKOS.definition, "en"),
+                texts(node, SKOS.definition, "de"),
+                compact(str(cls)) if cls is not None else "",
+                labels(node, cd.country),
+                labels(node, cd.region),
+                values(node, schema.foundingDate),
+                values(node, schema.startDate),
+                values(node, schema.endDate),
+                values(node, DCTERMS.issued),
+                values(node, DCTERMS.date),
+                values(node, FOAF.homepage),
+                values(node, OWL.sameAs),
+                values(node, DCTERMS.source),
+                values(node, cd.lastChecked),
+                values(node, cd.validUntil),
+                "true" if view.is_deprecated(node) else "false",
+            ]
+        )
+    out = {f"{CSV_DIR}/{key}.csv": _csv(CSV_COLUMNS, table) for key, table in rows.items()}
+    concepts = []
+    for scheme in view.schemes:
+        for node in view.concepts(scheme):
+            concepts.append(
+                [
+                    str(node),
+                    view.slug(node),
+                    view.slug(scheme),
+                    texts(node, SKOS.prefLabel, "en"),
+                    texts(node, SKOS.prefLabel, "de"),
+                    cell(graph.objects(node, SKOS.altLabel)),
+                    texts(node, SKOS.definition, "en"),
+                    texts(node, SKOS.definition, "de"),
+                    labels(node, SKOS.broader),
+                ]
+            )
+    concepts.sort(key=lambda row: (row[2], row[0]))
+    out[f"{CSV_DIR}/concepts.csv"] = _csv(CONCEPT_COLUMNS, concepts)
+    return out
+
+
+def checksums(folder: Path, names: list[str]) -> str:
+    """``sha256sum`` format, in the order given; check with ``sha256sum -c SHA256SUMS``."""
+    return "".join(f"{hashlib.sha256((folder / name).read_bytes()).hexdigest()}  {name}\n" for name in names)
+
+
+def write_dump(project: Project, folder: Path, data: list[Triple]) -> list[str]:
+    """Write every dump file into ``folder`` (which exists); returns their names."""
     triples = canonical(data + description(project, data))
+    files = []
+    for suffix, _, _ in RDF_FILES:
+        name = f"{DUMP_NAME}.{suffix}"
+        (folder / name).write_bytes(rdf_text(project, triples, suffix))
+        files.append(name)
+    for name, text in tables(project, to_rdflib(data)).items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text, encoding="utf-8")
+        files.append(name)
+    (folder / "SHA256SUMS").write_text(checksums(folder, files), encoding="utf-8")
+    return [*files, "SHA256SUMS"]
+
+
+def export(project: Project, out: Path | None = None, data: list[Triple] | None = None) -> ExportResult:
+    """Write the dump (RDF, CSV, ``SHA256SUMS``) into ``out`` (default ``build/dist``), atomically."""
+    target = out or project.build_dir / "dist"
+    data = read_triples(project) if data is None else data
     tmp = target.with_name(target.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    files = []
-    for suffix, fmt, kwargs in (
-        ("ttl", RdfFormat.TURTLE, {"prefixes": prefixes(project)}),
-        ("nt", RdfFormat.N_TRIPLES, {}),
-    ):
-        path = tmp / f"{DUMP_NAME}.{suffix}"
-        pyoxigraph.serialize(triples, str(path), fmt, **kwargs)
-        files.append(path.name)
-    sums = "".join(f"{hashlib.sha256((tmp / name).read_bytes()).hexdigest()}  {name}\n" for name in files)
-    (tmp / "SHA256SUMS").write_text(sums, encoding="utf-8")
-    files.append("SHA256SUMS")
-    old = target.with_name(target.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if target.exists():
-        target.rename(old)
-    tmp.rename(target)
-    shutil.rmtree(old, ignore_errors=True)
+    files = write_dump(project, tmp, data)
+    replace_dir(tmp, target)
     return ExportResult(directory=target, triples=len(set(data)), files=[target / f for f in files])

@@ -158,6 +158,29 @@ def on_doctree_read(app, doctree) -> None:
         )
 
 
+def on_html_page_context(app, pagename, templatename, context, doctree) -> None:
+    """Entity and term pages: alternate links to their RDF, and schema.org JSON-LD."""
+    if app.builder.name == "html":
+        from .publish import page_head
+
+        head = page_head(state_for(app.env).view, pagename)
+        if head:
+            context["metatags"] = context.get("metatags", "") + head
+
+
+def on_build_finished(app, exception) -> None:
+    """Write each IRI's RDF files (id/<slug>.ttl, .jsonld …) and the dump (dist/) into the site."""
+    if exception is None and app.builder.name == "html":
+        from .export import ExportError
+        from .publish import write_site_files
+
+        state = state_for(app.env)
+        try:
+            write_site_files(state.project, Path(app.outdir), state.vocab.content_files)
+        except ExportError as exc:
+            logger.warning(f"no RDF files written: {exc}", type="citydiplo", subtype="vocab")
+
+
 # ------------------------------------------------------------------ roles
 ROLE_RE = re.compile(r"^(?P<title>.*?)\s*<(?P<slug>[^<>]+)>$", re.S)
 
@@ -344,4 +367,6 @@ def setup(app):
     app.connect("env-purge-doc", on_env_purge_doc)
     app.connect("env-merge-info", on_env_merge_info)
     app.connect("doctree-read", on_doctree_read)
+    app.connect("html-page-context", on_html_page_context)
+    app.connect("build-finished", on_build_finished)
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True, "env_version": 1}

@@ -1,0 +1,250 @@
+"""Linked-data publication on the site: every IRI gets a description in RDF.
+
+For each entity ``id/<slug>`` and each ontology term ``def/<Name>`` the
+built site holds, next to the HTML page, the description of that resource as
+Turtle (``<slug>.ttl``) and as compacted JSON-LD (``<slug>.jsonld``): its own
+triples, the blank nodes they lead to (memberships, access options), and the
+labels of the things it links to, so that a client can show the links
+without fetching each one. The ontology as a whole is ``def.ttl`` /
+``def.jsonld``, the dataset description ``dataset.ttl`` / ``dataset.jsonld``,
+and the full dump is copied into ``dist/``. A web server (``conf/nginx/``,
+``citydiplo serve``) then answers a request for an IRI with the page or one
+of the files, by the ``Accept`` header.
+
+Entity pages also embed a schema.org description (:func:`schema_org`) in a
+``<script type="application/ld+json">`` element, and ``<link rel=alternate>``
+elements that point at the RDF files (:func:`page_head`).
+
+Everything here is a pure function of the triples, except
+:func:`write_site_files`, which the Sphinx extension calls when an HTML build
+has finished.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pyoxigraph import BlankNode, NamedNode, Triple
+from rdflib import Literal as RdfLiteral
+from rdflib import URIRef
+from rdflib.namespace import DCTERMS, FOAF, ORG, OWL, RDF, RDFS, SKOS
+
+from .config import Project
+from .export import NS, canonical, description, export, rdf_text, read_triples
+from .files import write_if_changed
+from .graphview import GraphView
+
+#: The files each described resource gets: suffix and media type.
+FORMATS = (("ttl", "text/turtle"), ("jsonld", "application/ld+json"))
+LABEL_PROPS = (NS["skos"] + "prefLabel", NS["rdfs"] + "label")
+SCHEMA = "https://schema.org/"
+
+#: The schema.org type of each class (a subclass takes its nearest mapped superclass).
+SCHEMA_TYPES = {
+    "LocalGovernment": "GovernmentOrganization",
+    "StateBody": "GovernmentOrganization",
+    "CityNetwork": "Organization",
+    "InternationalOrganisation": "Organization",
+    "Initiative": "Organization",
+    "Foundation": "Organization",
+    "Business": "Corporation",
+    "CivilSocietyOrganisation": "NGO",
+    "ResearchInstitute": "ResearchOrganization",
+    "Actor": "Organization",
+    "Person": "Person",
+    "Forum": "EventSeries",
+    "Process": "EventSeries",
+    "Meeting": "Event",
+    "Framework": "CreativeWork",
+    "Document": "CreativeWork",
+    "Report": "Report",
+    "WebPage": "WebPage",
+    "Pledge": "CreativeWork",
+}
+#: Properties of the graph shown under a schema.org name (schema: properties keep theirs).
+SCHEMA_PROPS = {
+    str(ORG.memberOf): "memberOf",
+    str(ORG.subOrganizationOf): "parentOrganization",
+    str(DCTERMS.creator): "creator",
+    str(DCTERMS.issued): "datePublished",
+    str(DCTERMS.isPartOf): "isPartOf",
+    str(DCTERMS.subject): "about",
+    str(SKOS.inScheme): "inDefinedTermSet",
+    str(OWL.sameAs): "sameAs",
+}
+SCHEMA_OWN = {"organisedBy": "organizer", "host": "organizer", "pledgedBy": "creator"}
+
+
+@dataclass
+class PublishResult:
+    written: list[Path] = field(default_factory=list)
+    unchanged: list[Path] = field(default_factory=list)
+
+
+# ------------------------------------------------------------ descriptions
+def by_subject(triples: list[Triple]) -> dict:
+    index: dict = defaultdict(list)
+    for t in triples:
+        index[t.subject].append(t)
+    return index
+
+
+def describe(subjects, index: dict, labels: bool = True) -> list[Triple]:
+    """The triples of ``subjects``, their blank-node closure, and the labels
+    of the IRIs they link to."""
+    out: list[Triple] = []
+    seen: set = set()
+    todo = list(subjects)
+    linked: set = set()
+    while todo:
+        node = todo.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        for t in index.get(node, []):
+            out.append(t)
+            if isinstance(t.object, BlankNode):
+                todo.append(t.object)
+            elif isinstance(t.object, NamedNode):
+                linked.add(t.object)
+    if labels:
+        for node in sorted(linked - seen, key=lambda n: n.value):
+            out += [t for t in index.get(node, []) if t.predicate.value in LABEL_PROPS]
+    return out
+
+
+def documents(project: Project, data: list[Triple]) -> dict[str, bytes]:
+    """Every per-resource file of the site: ``{path below the site root: bytes}``."""
+    index = by_subject(data)
+    rdf_type = NamedNode(NS["rdf"] + "type")
+    entities = sorted(
+        {t.subject for t in data if t.predicate == rdf_type and t.subject.value.startswith(project.id_ns)},
+        key=lambda n: n.value,
+    )
+    terms = sorted(
+        {s for s in index if isinstance(s, NamedNode) and s.value.startswith(project.def_ns)},
+        key=lambda n: n.value,
+    )
+    groups: dict[str, list[Triple]] = {}
+    for node in entities:
+        groups["id/" + node.value[len(project.id_ns) :]] = describe([node], index)
+    for node in terms:
+        groups["def/" + node.value[len(project.def_ns) :]] = describe([node], index)
+    ontology = [NamedNode(project.ontology_iri), *terms]
+    groups["def"] = describe(ontology, index, labels=False)
+    groups["dataset"] = description(project, data)
+    out = {}
+    for name, triples in groups.items():
+        if not _safe(name):
+            continue
+        triples = canonical(triples)
+        for suffix, _ in FORMATS:
+            out[f"{name}.{suffix}"] = rdf_text(project, triples, suffix)
+    return out
+
+
+def _safe(name: str) -> bool:
+    parts = name.split("/")
+    return all(part and part not in (".", "..") and "\\" not in part for part in parts)
+
+
+def write_site_files(project: Project, outdir: Path, files: list[Path] | None = None) -> PublishResult:
+    """Write the per-resource RDF files and the dump (``dist/``) into a built site.
+
+    Files whose bytes are unchanged are left alone; the dump is replaced whole.
+    """
+    data = read_triples(project, files)
+    result = PublishResult()
+    for rel, content in sorted(documents(project, data).items()):
+        path = outdir / rel
+        (result.written if write_if_changed(path, content) else result.unchanged).append(path)
+    export(project, outdir / "dist", data=data)
+    return result
+
+
+# ------------------------------------------------------------- schema.org
+def schema_type(view: GraphView, node) -> str:
+    if (node, RDF.type, SKOS.ConceptScheme) in view.graph:
+        return "DefinedTermSet"
+    if (node, RDF.type, SKOS.Concept) in view.graph:
+        return "DefinedTerm"
+    cls = view.main_class(node)
+    while cls is not None:
+        name = view.term_name(cls) if view.is_term(cls) else ""
+        if name in SCHEMA_TYPES:
+            return SCHEMA_TYPES[name]
+        supers = sorted(view.graph.objects(cls, RDFS.subClassOf), key=str)
+        cls = supers[0] if supers else None
+    return "Thing"
+
+
+def schema_org(view: GraphView, node) -> dict:
+    """A schema.org description of an entity, in the build language, for search engines."""
+    graph, lang = view.graph, view.lang
+    doc: dict = {"@context": "https://schema.org", "@type": schema_type(view, node), "@id": str(node)}
+    doc["name"] = view.label(node)
+    alt = view.texts(node, SKOS.altLabel)
+    if alt:
+        doc["alternateName"] = alt
+    definition = view.text(node, SKOS.definition)
+    if definition:
+        doc["description"] = definition
+    homepages = sorted(str(h) for h in graph.objects(node, FOAF.homepage))
+    doc["url"] = homepages[0] if homepages else str(node)
+    props: dict[str, list] = defaultdict(list)
+    for prop, value in graph.predicate_objects(node):
+        iri = str(prop)
+        if iri.startswith(SCHEMA):
+            key = iri[len(SCHEMA) :]
+        elif iri in SCHEMA_PROPS:
+            key = SCHEMA_PROPS[iri]
+        elif view.is_term(prop) and view.term_name(prop) in SCHEMA_OWN:
+            key = SCHEMA_OWN[view.term_name(prop)]
+        else:
+            continue
+        if isinstance(value, RdfLiteral):
+            in_lang = any(isinstance(v, RdfLiteral) and v.language == lang for v in graph.objects(node, prop))
+            if value.language and value.language != lang and in_lang:
+                continue
+            text = str(value)
+            props[key].append({"@type": "Place", "name": text} if key == "location" else text)
+        elif isinstance(value, URIRef):
+            ref = {"@id": str(value)}
+            if view.is_entity(value) or view.is_term(value):
+                ref["name"] = view.label(value)
+            props[key].append(ref)
+    for key in sorted(props):
+        values = sorted(props[key], key=lambda v: json.dumps(v, sort_keys=True))
+        unique = [v for i, v in enumerate(values) if v not in values[:i]]
+        doc[key] = unique[0] if len(unique) == 1 else unique
+    checked = graph.value(node, URIRef(view.cd + "lastChecked"))
+    if checked is not None:
+        doc["dateModified"] = str(checked)
+    return doc
+
+
+def script_json(document: dict) -> str:
+    """JSON safe to place inside a ``<script>`` element."""
+    text = json.dumps(document, ensure_ascii=False, sort_keys=False, indent=None)
+    return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+
+
+def page_head(view: GraphView, pagename: str) -> str:
+    """Extra ``<head>`` markup for an entity or term page, or ``""``."""
+    folder, _, name = pagename.partition("/")
+    if folder == "id" and name in view.slugs:
+        node = view.slugs[name]
+    elif folder == "def" and URIRef(view.cd + name) in view.terms:
+        node = None
+    else:
+        return ""
+    links = "".join(
+        f'<link rel="alternate" type="{media}" href="{html.escape(name)}.{suffix}">\n' for suffix, media in FORMATS
+    )
+    if node is None:
+        return links
+    return links + f'<script type="application/ld+json">{script_json(schema_org(view, node))}</script>\n'
