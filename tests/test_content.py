@@ -10,7 +10,7 @@ import pytest
 from .conftest import REPO
 
 HANDBOOK = REPO / "handbook"
-GENERATED = ("id/", "def/", "reference/generated/")
+GENERATED = ("id/", "def/", "reference/generated/", "_coursepacks/")
 FACTUAL = ("modules/", "how-to/", "explanation/", "about/")
 
 

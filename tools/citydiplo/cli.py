@@ -20,8 +20,12 @@ examples:
   citydiplo build                    validate, build the site and the dump (the main job)
   citydiplo build --edition trainer  the site with trainer notes, into build/html-trainer
   citydiplo export                   the dump alone, into build/dist/
+  citydiplo coursepack gfmd --edition trainer
+                                     a PDF course pack, into build/coursepacks/gfmd-trainer.pdf
+  citydiplo epub                     the whole handbook as an EPUB, into build/epub/
   citydiplo query vocab/queries/co-leads-of-mayors-mechanism.rq
   citydiplo query 'SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }'
+  citydiplo serve --port 8000         the built site and a SPARQL endpoint on http://127.0.0.1:8000/
 """
 
 
@@ -56,6 +60,28 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("query", help="run a SPARQL query against the graph")
     p.add_argument("query", help="a .rq file, a query name from vocab/queries/, or the query text")
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+
+    p = sub.add_parser("serve", help="serve the built site (IRIs negotiated) and a read-only SPARQL endpoint")
+    p.add_argument("--port", "-p", type=int, default=8000, help="TCP port (default: 8000; 0 picks a free one)")
+    p.add_argument("--bind", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
+    p.add_argument("--site", type=Path, default=None, help="the built site (default: build/html)")
+
+    p = sub.add_parser("coursepack", help="build PDF course packs (conf/coursepacks.toml) into build/coursepacks/")
+    p.add_argument("name", nargs="?", help="the pack to build (see --list)")
+    p.add_argument(
+        "--edition",
+        choices=["participant", "trainer"],
+        default="participant",
+        help="participant (default) or trainer (with trainer notes)",
+    )
+    p.add_argument("--all", action="store_true", help="build every pack in both editions")
+    p.add_argument("--list", action="store_true", help="list the packs and what they contain")
+    p.add_argument("--language", "-l", default=None, help="build language (default: the first in conf/citydiplo.toml)")
+    p.add_argument("--verbose", "-v", action="store_true", help="show Sphinx's progress")
+
+    p = sub.add_parser("epub", help="validate, then build an EPUB of the whole handbook into build/epub/")
+    p.add_argument("--language", "-l", default=None, help="build language (default: the first in conf/citydiplo.toml)")
+    p.add_argument("--jobs", "-j", default="auto", help="parallel Sphinx workers (default: auto)")
     return parser
 
 
@@ -121,7 +147,85 @@ def cmd_query(project: Project, args) -> int:
     return 0
 
 
-COMMANDS = {"validate": cmd_validate, "build": cmd_build, "export": cmd_export, "query": cmd_query}
+def cmd_serve(project: Project, args) -> int:
+    from .serve import ServeError, serve
+
+    try:
+        return serve(project, args.site, args.bind, args.port)
+    except ServeError as exc:
+        print(f"citydiplo: {exc}", file=sys.stderr)
+        return 1
+
+
+def cmd_coursepack(project: Project, args) -> int:
+    import io
+
+    from .coursepack import EDITIONS, CoursePackError, build_pack, load_packs, validate_vocab
+
+    try:
+        settings = load_packs(project)
+    except CoursePackError as exc:
+        print(f"citydiplo: {exc}", file=sys.stderr)
+        return 1
+    if args.list:
+        for pack in settings.packs.values():
+            print(f"{pack.name}: {pack.title} ({', '.join(pack.contents)})")
+        return 0
+    if args.all:
+        jobs = [(pack, edition) for pack in settings.packs.values() for edition in EDITIONS]
+    elif args.name in settings.packs:
+        jobs = [(settings.packs[args.name], args.edition)]
+    else:
+        what = f"unknown course pack {args.name!r}" if args.name else "name a course pack or use --all"
+        print(f"citydiplo: {what}; the packs are: {', '.join(settings.packs)}", file=sys.stderr)
+        return 2
+    try:
+        validate_vocab(project)
+    except CoursePackError as exc:
+        print(f"citydiplo: {exc}", file=sys.stderr)
+        return 1
+    failed = 0
+    for pack, edition in jobs:
+        status = sys.stdout if args.verbose else io.StringIO()
+        try:
+            result = build_pack(project, pack, edition, settings, language=args.language, status=status)
+        except CoursePackError as exc:
+            print(f"citydiplo: course pack {pack.name} ({edition}) failed:\n{exc}", file=sys.stderr)
+            failed += 1
+            continue
+        for notice in result.notices:
+            print(f"citydiplo: notice: {notice}", file=sys.stderr)
+        seconds = sum(result.seconds.values())
+        print(f"citydiplo: {project.rel(result.pdf)} ({result.pages} pages, {seconds:.1f} s)", file=sys.stderr)
+    if failed:
+        print(f"citydiplo: {failed} of {len(jobs)} course pack(s) failed; their old PDFs were kept", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_epub(project: Project, args) -> int:
+    from .build import BuildError, build_site
+
+    try:
+        out = build_site(project, language=args.language, jobs=args.jobs, builder="epub")
+    except BuildError as exc:
+        print(f"citydiplo: EPUB build failed: {exc}", file=sys.stderr)
+        return 1
+    books = sorted(out.glob("*.epub"))
+    shown = project.rel(books[0]) if books else project.rel(out) + "/"
+    print(f"citydiplo: EPUB written to {shown}", file=sys.stderr)
+    return 0
+
+
+COMMANDS = {
+    "validate": cmd_validate,
+    "build": cmd_build,
+    "export": cmd_export,
+    "query": cmd_query,
+    "serve": cmd_serve,
+    "coursepack": cmd_coursepack,
+    "epub": cmd_epub,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,485 @@
+"""Course packs: printable PDFs of training modules, built from the same
+pages as the website, in a participant and a trainer edition.
+
+``conf/coursepacks.toml`` defines the packs. For one pack and edition:
+
+1. :func:`pack_documents` follows the toctrees of the pack's pages to every
+   page it holds; :func:`check_components` makes sure each component they use
+   has a print form (:mod:`citydiplo.printforms`);
+2. a generated root page ``handbook/_coursepacks/<name>.md`` (git-ignored,
+   excluded from the website) holds a hidden toctree of the pack's pages;
+3. Sphinx reads only those pages and the ``coursepack`` builder
+   (:mod:`citydiplo.printbuild`) writes them as flat, numbered chapters plus
+   an outline (``build/.coursepack/<name>-<edition>/``), warnings as errors;
+4. :func:`compose_html` adds the cover, the table of contents and the
+   glossary appendix, with the print stylesheet from ``conf/print/``;
+5. :func:`render_pdf` renders it with WeasyPrint (no TeX) and fails on any
+   WeasyPrint warning (a link without an anchor, a glyph no font has, CSS it
+   ignored); the PDF is written to a temporary file and renamed into
+   ``build/coursepacks/<name>-<edition>.pdf``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import logging
+import os
+import re
+import shutil
+import sys
+import time
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .config import Project
+from .files import write_if_changed
+
+EDITIONS = ("participant", "trainer")
+PACKS_FILE = Path("conf") / "coursepacks.toml"
+PRINT_DIR = Path("conf") / "print"
+PACK_SOURCE_DIR = "_coursepacks"
+GENERATED_PREFIXES = ("id/", "def/", "reference/generated/")
+LICENCE_NAMES = {
+    "https://creativecommons.org/licenses/by/4.0/": "CC BY 4.0",
+    "https://creativecommons.org/licenses/by-sa/4.0/": "CC BY-SA 4.0",
+}
+
+
+class CoursePackError(Exception):
+    """A pack cannot be built; the message says where and why."""
+
+
+@dataclass(frozen=True)
+class Pack:
+    name: str
+    title: str
+    audience: str
+    duration: str
+    contents: tuple[str, ...]
+    subtitle: str = ""
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class PackSettings:
+    site_url: str
+    packs: dict[str, Pack]
+
+
+@dataclass
+class PackResult:
+    pack: Pack
+    edition: str
+    pdf: Path
+    html: Path
+    pages: int
+    seconds: dict[str, float] = field(default_factory=dict)
+    notices: list[str] = field(default_factory=list)
+    outline: dict = field(default_factory=dict)
+
+
+# ------------------------------------------------------------ definitions
+def _line_of(text: str, name: str) -> int:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if re.match(rf"^\s*\[\s*packs\.\"?{re.escape(name)}\"?\s*\]", line):
+            return number
+    return 1
+
+
+def load_packs(project: Project) -> PackSettings:
+    """Read ``conf/coursepacks.toml``; mistakes as ``conf/coursepacks.toml:LINE: …``."""
+    path = project.root / PACKS_FILE
+    if not path.is_file():
+        raise CoursePackError(f"{PACKS_FILE}: not found; it defines the course packs")
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CoursePackError(f"{PACKS_FILE}: {exc}") from None
+    settings = data.get("settings", {})
+    site_url = settings.get("site_url", project.base_iri)
+    if not site_url.endswith("/"):
+        site_url += "/"
+    packs: dict[str, Pack] = {}
+    problems = []
+    for name, entry in data.get("packs", {}).items():
+        line = _line_of(text, name)
+        where = f"{PACKS_FILE}:{line}: pack {name!r}"
+        if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", name):
+            problems.append(f"{where}: the name must be kebab-case (it becomes the file name)")
+        missing = [key for key in ("title", "audience", "duration", "contents") if not entry.get(key)]
+        if missing:
+            problems.append(f"{where}: missing {', '.join(missing)}")
+            continue
+        unknown = sorted(set(entry) - {"title", "subtitle", "audience", "duration", "contents"})
+        if unknown:
+            problems.append(f"{where}: unknown key(s) {', '.join(unknown)}")
+        contents = []
+        for item in entry["contents"]:
+            doc = resolve_doc(project.handbook_dir, str(item))
+            if doc is None:
+                problems.append(f"{where}: no page or module {item!r} in {project.rel(project.handbook_dir)}/")
+            else:
+                contents.append(doc)
+        packs[name] = Pack(
+            name=name,
+            title=entry["title"],
+            subtitle=entry.get("subtitle", ""),
+            audience=entry["audience"],
+            duration=entry["duration"],
+            contents=tuple(contents),
+            line=line,
+        )
+    if problems:
+        raise CoursePackError("\n".join(problems))
+    if not packs:
+        raise CoursePackError(f"{PACKS_FILE}: no [packs.NAME] table")
+    return PackSettings(site_url=site_url, packs=packs)
+
+
+def resolve_doc(handbook: Path, item: str) -> str | None:
+    """``modules/gfmd`` (a folder with index.md), ``how-to/make-a-pledge``
+    or ``how-to/make-a-pledge.md`` → the docname, or None."""
+    item = item.strip().strip("/").removesuffix(".md")
+    if (handbook / item / "index.md").is_file():
+        return f"{item}/index"
+    if (handbook / f"{item}.md").is_file():
+        return item
+    return None
+
+
+# ------------------------------------------------------------ toctrees
+TOCTREE_RE = re.compile(r"^(?P<fence>`{3,}|:{3,})\{toctree\}")
+
+
+def toctree_entries(text: str) -> list[tuple[str, bool]]:
+    """The entries of every toctree in a MyST page: (entry, is a glob)."""
+    entries: list[tuple[str, bool]] = []
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        match = TOCTREE_RE.match(lines[i].strip())
+        i += 1
+        if not match:
+            continue
+        fence = match["fence"]
+        glob = False
+        block = []
+        while i < len(lines) and lines[i].strip() != fence:
+            block.append(lines[i].strip())
+            i += 1
+        i += 1
+        for line in block:
+            if line == ":glob:":
+                glob = True
+        for line in block:
+            if not line or line.startswith(":") or line.startswith("#"):
+                continue
+            target = re.sub(r"^.*<([^<>]+)>$", r"\1", line).strip()
+            if target == "self" or re.match(r"^[a-z]+://", target):
+                continue
+            entries.append((target, glob and any(ch in target for ch in "*?[")))
+    return entries
+
+
+def _join(base: str, target: str) -> str:
+    import posixpath
+
+    if target.startswith("/"):
+        return posixpath.normpath(target).lstrip("/")
+    return posixpath.normpath(posixpath.join(posixpath.dirname(base), target))
+
+
+def pack_documents(handbook: Path, contents: tuple[str, ...] | list[str]) -> list[str]:
+    """Every page a pack holds: its pages and, through their toctrees, all
+    pages below them, depth-first, each once."""
+    import fnmatch
+
+    found: list[str] = []
+    seen: set[str] = set()
+    all_docs: list[str] | None = None
+
+    def visit(doc: str) -> None:
+        nonlocal all_docs
+        if doc in seen:
+            return
+        path = handbook / f"{doc}.md"
+        if not path.is_file():
+            raise CoursePackError(f"{doc}.md: not found in {handbook}")
+        seen.add(doc)
+        found.append(doc)
+        for target, is_glob in toctree_entries(path.read_text(encoding="utf-8")):
+            target = _join(doc, target.removesuffix(".md"))
+            if is_glob:
+                if all_docs is None:
+                    all_docs = sorted(str(p.relative_to(handbook).with_suffix("")) for p in handbook.rglob("*.md"))
+                for match in all_docs:
+                    if fnmatch.fnmatch(match, target) and match != doc:
+                        visit(match)
+            elif (handbook / f"{target}.md").is_file():
+                visit(target)
+            # a missing entry is left to Sphinx, which reports it with its location
+
+    for doc in contents:
+        visit(doc)
+    return found
+
+
+def check_components(project: Project, docs: list[str]) -> None:
+    """Fail when a page of the pack uses a component without a print form."""
+    from .printforms import scan_files, unsupported
+
+    uses = scan_files([project.handbook_dir / f"{doc}.md" for doc in docs], project.root)
+    bad = unsupported(uses)
+    if bad:
+        raise CoursePackError("\n".join(str(use) for use in bad))
+
+
+def root_page(pack: Pack) -> str:
+    """The generated root page of a pack: its title and a hidden toctree."""
+    entries = "\n".join(f"/{doc}" for doc in pack.contents)
+    return (
+        "---\n"
+        "citydiplo_generated: true\n"
+        "---\n\n"
+        f"<!-- Generated by `citydiplo coursepack {pack.name}` from conf/coursepacks.toml; not edited by hand. -->\n\n"
+        f"# {pack.title}\n\n"
+        "```{toctree}\n:hidden:\n\n"
+        f"{entries}\n"
+        "```\n"
+    )
+
+
+# ------------------------------------------------------------ Sphinx
+def sphinx_overrides(project: Project, pack: Pack, docs: list[str], edition: str, language: str, site_url: str):
+    from sphinx.config import eval_config_file
+    from sphinx.util.tags import Tags
+
+    conf = eval_config_file(project.conf_dir / "conf.py", Tags())
+    extensions = list(conf.get("extensions", []))
+    if "citydiplo.printbuild" not in extensions:
+        extensions.append("citydiplo.printbuild")
+    exclude = [p for p in conf.get("exclude_patterns", []) if not p.startswith(PACK_SOURCE_DIR)]
+    root = f"{PACK_SOURCE_DIR}/{pack.name}"
+    return {
+        "extensions": extensions,
+        "root_doc": root,
+        "include_patterns": [f"{root}.md"] + [f"{doc}.md" for doc in docs],
+        "exclude_patterns": exclude,
+        "language": language,
+        "citydiplo_edition": edition,
+        "citydiplo_validate": False,
+        "citydiplo_compile": any(doc.startswith(GENERATED_PREFIXES) for doc in docs),
+        "html_permalinks": False,
+        "citydiplo_print_site_url": site_url,
+    }
+
+
+def run_pack_sphinx(project: Project, pack: Pack, docs: list[str], edition: str, language: str, site_url: str, status):
+    from sphinx.errors import SphinxError
+
+    from .build import run_sphinx
+
+    tag = f"{pack.name}-{edition}" + (f"-{language}" if language != project.languages[0] else "")
+    outdir = project.build_dir / ".coursepack" / tag
+    doctrees = project.build_dir / ".doctrees" / "coursepack" / tag
+    overrides = sphinx_overrides(project, pack, docs, edition, language, site_url)
+    try:
+        code = run_sphinx(project, outdir, doctrees, "coursepack", overrides, 1, status=status)
+        reason = "Sphinx reported warnings (listed above)"
+    except SphinxError as exc:
+        code, reason = 1, f"Sphinx stopped: {exc}"
+    if code != 0:
+        shutil.rmtree(doctrees, ignore_errors=True)
+        raise CoursePackError(f"pack {pack.name!r} ({edition}): {reason}")
+    outline = json.loads((outdir / "pack.json").read_text(encoding="utf-8"))
+    body = (outdir / "body.html").read_text(encoding="utf-8")
+    return outdir, body, outline
+
+
+# ------------------------------------------------------------ HTML
+def print_strings(project: Project, language: str) -> dict[str, str]:
+    data = tomllib.loads((project.root / PRINT_DIR / "strings.toml").read_text(encoding="utf-8"))
+    strings = dict(data["en"])
+    strings.update(data.get(language, {}))
+    return strings
+
+
+def build_date() -> dt.date:
+    """Today, or ``$SOURCE_DATE_EPOCH`` for reproducible builds."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch:
+        return dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC).date()
+    return dt.date.today()
+
+
+def format_date(date: dt.date, language: str) -> str:
+    months = {
+        "en": "January February March April May June July August September October November December",
+        "de": "Januar Februar März April Mai Juni Juli August September Oktober November Dezember",
+    }
+    names = months.get(language, months["en"]).split()
+    if language == "de":
+        return f"{date.day}. {names[date.month - 1]} {date.year}"
+    return f"{date.day} {names[date.month - 1]} {date.year}"
+
+
+def compose_html(project: Project, pack: Pack, edition: str, body: str, outline: dict, site_url: str) -> str:
+    """The whole pack as one HTML page: cover, colophon, contents, chapters, glossary."""
+    import jinja2
+
+    language = outline.get("language", project.languages[0])
+    strings = print_strings(project, language)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(project.root / PRINT_DIR)),
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
+        keep_trailing_newline=True,
+    )
+    template = env.get_template("coursepack.html.j2")
+    parts = {p["anchor"]: p for p in outline["parts"]}
+    toc_depth = 1 if parts else 2
+    date = build_date()
+    colophon = {
+        "about": strings["about_text"].format(project=project.name, site=site_url),
+        "licence": strings["licence_text"].format(
+            licence=LICENCE_NAMES.get(project.licence, project.licence),
+            url=project.licence,
+            publisher=project.publisher,
+            project=project.name,
+            version=project.version,
+        ),
+        "built": strings["built_with"].format(date=format_date(date, language)),
+    }
+    return template.render(
+        colophon=colophon,
+        pack=pack,
+        edition=edition,
+        edition_label=strings[f"edition_{edition}"],
+        s=strings,
+        lang=language,
+        project=project,
+        licence_name=LICENCE_NAMES.get(project.licence, project.licence),
+        date=format_date(date, language),
+        iso_date=date.isoformat(),
+        site_url=site_url,
+        chapters=outline["chapters"],
+        parts=parts,
+        toc_depth=toc_depth,
+        glossary=outline["glossary"],
+        body=body,
+        generator=outline.get("generator", "citydiplo"),
+    )
+
+
+# ------------------------------------------------------------ PDF
+class _Collect(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+def render_pdf(html_text: str, base_dir: Path, stylesheet: Path, out: Path) -> int:
+    """Render with WeasyPrint into ``out`` (atomically); returns the page count.
+
+    Any WeasyPrint warning or error fails the render: a link to a missing
+    anchor, a character that no installed font has (``.notdef``), CSS it
+    ignored. The old ``out`` is kept then.
+    """
+    collect = _Collect()
+    wp_logger = logging.getLogger("weasyprint")
+    progress = logging.getLogger("weasyprint.progress")
+    progress_level = progress.level
+    progress.setLevel(logging.WARNING)
+    wp_logger.addHandler(collect)
+    try:
+        from weasyprint import CSS, HTML
+        from weasyprint.text.fonts import FontConfiguration
+
+        fonts = FontConfiguration()
+        document = HTML(string=html_text, base_url=str(base_dir) + "/").render(
+            stylesheets=[CSS(filename=str(stylesheet), font_config=fonts)], font_config=fonts
+        )
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(out.name + ".tmp")
+        document.write_pdf(tmp)
+    finally:
+        wp_logger.removeHandler(collect)
+        progress.setLevel(progress_level)
+    if collect.messages:
+        tmp.unlink(missing_ok=True)
+        shown = sorted(set(collect.messages))
+        more = f"\n… and {len(shown) - 20} more" if len(shown) > 20 else ""
+        raise CoursePackError(
+            f"{out.name}: WeasyPrint reported {len(collect.messages)} problem(s); no PDF written:\n  "
+            + "\n  ".join(shown[:20])
+            + more
+        )
+    tmp.replace(out)
+    return len(document.pages)
+
+
+# ------------------------------------------------------------ the whole job
+def pdf_path(project: Project, name: str, edition: str, language: str | None = None) -> Path:
+    suffix = f"-{language}" if language and language != project.languages[0] else ""
+    return project.build_dir / "coursepacks" / f"{name}-{edition}{suffix}.pdf"
+
+
+def build_pack(
+    project: Project,
+    pack: Pack,
+    edition: str,
+    settings: PackSettings,
+    language: str | None = None,
+    status=None,
+) -> PackResult:
+    """Build one pack in one edition; returns where the PDF is and how long each step took."""
+    if edition not in EDITIONS:
+        raise CoursePackError(f"unknown edition {edition!r}: choose {' or '.join(EDITIONS)}")
+    language = language or project.languages[0]
+    status = status if status is not None else io.StringIO()
+    seconds: dict[str, float] = {}
+    start = time.perf_counter()
+    docs = pack_documents(project.handbook_dir, pack.contents)
+    check_components(project, docs)
+    write_if_changed(project.handbook_dir / PACK_SOURCE_DIR / f"{pack.name}.md", root_page(pack))
+    seconds["prepare"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    outdir, body, outline = run_pack_sphinx(project, pack, docs, edition, language, settings.site_url, status)
+    seconds["sphinx"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    page = compose_html(project, pack, edition, body, outline, settings.site_url)
+    html_path = outdir / "pack.html"
+    html_path.write_text(page, encoding="utf-8")
+    out = pdf_path(project, pack.name, edition, language)
+    stylesheet = project.root / PRINT_DIR / "coursepack.css"
+    pages = render_pdf(page, outdir, stylesheet, out)
+    seconds["pdf"] = time.perf_counter() - start
+    return PackResult(
+        pack=pack,
+        edition=edition,
+        pdf=out,
+        html=html_path,
+        pages=pages,
+        seconds=seconds,
+        notices=list(outline.get("notices", [])),
+        outline=outline,
+    )
+
+
+def validate_vocab(project: Project) -> None:
+    from .load import load
+    from .validate import errors, validate
+
+    problems = errors(validate(load(project)))
+    if problems:
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        raise CoursePackError(f"{len(problems)} error(s) in vocab/ (listed above); no course pack was built")

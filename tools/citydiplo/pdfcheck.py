@@ -1,0 +1,108 @@
+"""Look inside a course-pack PDF with pypdf: outline, links, fonts, text.
+
+Used by the tests (``tests/test_coursepack.py``) and the benchmark; pypdf is
+a test dependency, so it is imported only here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class PdfFacts:
+    pages: int
+    page_size_mm: tuple[float, float]
+    outline: list[tuple[int, str, int]]  # (level, title, page index)
+    named_destinations: set[str]
+    internal_links: list[tuple[int, str]]  # (page index, destination name)
+    external_links: list[tuple[int, str]]  # (page index, URI)
+    fonts: dict[str, bool]  # base font → embedded
+    text: list[str] = field(default_factory=list)  # per page
+    metadata: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def broken_links(self) -> list[tuple[int, str]]:
+        return [(page, dest) for page, dest in self.internal_links if dest not in self.named_destinations]
+
+    @property
+    def unembedded_fonts(self) -> list[str]:
+        return sorted(name for name, embedded in self.fonts.items() if not embedded)
+
+    def full_text(self) -> str:
+        return "\n".join(self.text)
+
+
+def _outline(reader, items, level=1, out=None):
+    out = [] if out is None else out
+    for item in items:
+        if isinstance(item, list):
+            _outline(reader, item, level + 1, out)
+        else:
+            out.append((level, str(item.title), reader.get_destination_page_number(item)))
+    return out
+
+
+def _font_embedded(font) -> bool:
+    font = font.get_object()
+    subtype = font.get("/Subtype")
+    if subtype == "/Type3":
+        return True  # glyphs are drawn in the PDF itself
+    if subtype == "/Type0":
+        descendant = font["/DescendantFonts"][0].get_object()
+        descriptor = descendant.get("/FontDescriptor")
+    else:
+        descriptor = font.get("/FontDescriptor")
+    if descriptor is None:
+        return False
+    descriptor = descriptor.get_object()
+    return any(key in descriptor for key in ("/FontFile", "/FontFile2", "/FontFile3"))
+
+
+def inspect_pdf(path: Path, with_text: bool = True) -> PdfFacts:
+    """Read the facts the tests check from a PDF."""
+    from pypdf import PdfReader
+
+    reader = PdfReader(str(path))
+    first = reader.pages[0]
+    width = float(first.mediabox.width) * 25.4 / 72
+    height = float(first.mediabox.height) * 25.4 / 72
+    internal, external = [], []
+    fonts: dict[str, bool] = {}
+    texts = []
+    for index, page in enumerate(reader.pages):
+        for annot in page.get("/Annots", []) or []:
+            annot = annot.get_object()
+            if annot.get("/Subtype") != "/Link":
+                continue
+            if "/Dest" in annot:
+                internal.append((index, str(annot["/Dest"])))
+                continue
+            action = annot.get("/A")
+            if action is None:
+                continue
+            action = action.get_object()
+            if action.get("/S") == "/GoTo":
+                internal.append((index, str(action.get("/D"))))
+            elif action.get("/S") == "/URI":
+                external.append((index, str(action.get("/URI"))))
+        resources = page.get("/Resources")
+        if resources is not None:
+            for font in (resources.get_object().get("/Font") or {}).values():
+                obj = font.get_object()
+                fonts[str(obj.get("/BaseFont"))] = _font_embedded(obj)
+        if with_text:
+            texts.append(page.extract_text() or "")
+    metadata = {str(k): str(v) for k, v in (reader.metadata or {}).items()}
+    return PdfFacts(
+        pages=len(reader.pages),
+        page_size_mm=(round(width, 1), round(height, 1)),
+        outline=_outline(reader, reader.outline),
+        named_destinations=set(reader.named_destinations),
+        internal_links=internal,
+        external_links=external,
+        fonts=fonts,
+        text=texts,
+        metadata=metadata,
+    )

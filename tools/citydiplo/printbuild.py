@@ -1,0 +1,490 @@
+"""Sphinx side of the course packs and the EPUB: a ``coursepack`` builder
+and the print forms of the components.
+
+Listed in ``conf/conf.py``; it changes nothing in the website build. The
+``coursepack`` builder (run by :func:`citydiplo.coursepack.build_pack`) is
+Sphinx's ``singlehtml`` builder with the pack's pages laid out flat, one
+chapter per page, instead of nested where their toctrees are:
+
+- every id is prefixed with its page (``modules-gfmd-index--sources``), so
+  the ``Sources`` section of one page cannot capture the links meant for
+  another's, and every cross-page link points at the prefixed id;
+- chapters and their sections are numbered;
+- links to pages outside the pack point at the website, links to entities at
+  their IRI, ``{term}`` links at the glossary appendix;
+- tab sets, dropdowns and other components get their print form
+  (:mod:`citydiplo.printforms`).
+
+It writes ``body.html`` (the chapters) and ``pack.json`` (the outline, the
+glossary terms the pack uses, notices); :mod:`citydiplo.coursepack` puts
+them together with the cover and the table of contents and renders the PDF.
+
+The EPUB builder gets the same print forms (:class:`PrintForms`) and
+:class:`EpubFixes`, so that the book is valid XHTML with working links.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import posixpath
+import re
+from typing import Any
+
+from docutils import nodes
+from rdflib import Literal
+from rdflib.namespace import SKOS
+from sphinx import addnodes
+from sphinx.builders.singlehtml import SingleFileHTMLBuilder
+from sphinx.transforms.post_transforms import SphinxPostTransform
+from sphinx.util import docname_join, logging
+
+from . import __version__
+
+logger = logging.getLogger(__name__)
+
+SOURCES_TITLES = {"sources", "quellen"}
+ROMAN = ["I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII", "XIII", "XIV", "XV"]
+
+
+def doc_slug(docname: str) -> str:
+    """``modules/gfmd/index`` → ``modules-gfmd-index`` (a readable id part)."""
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", docname).strip("-")
+
+
+def doc_anchor(docname: str) -> str:
+    return "doc-" + doc_slug(docname)
+
+
+def glossary_anchor(slug: str) -> str:
+    return "glossary-" + slug
+
+
+# ------------------------------------------------------------- the glossary
+def glossary_index(view) -> dict[str, Any]:
+    """Every label (any handbook language, abbreviations too), casefolded → glossary concept."""
+    scheme = view.slugs.get("glossary")
+    index: dict[str, Any] = {}
+    if scheme is None:
+        return index
+    for concept in view.concepts(scheme):
+        labels = [view.label(concept, lang) for lang in view.project.languages]
+        labels += [str(v) for v in view.graph.objects(concept, SKOS.altLabel) if isinstance(v, Literal)]
+        for label in labels:
+            index.setdefault(label.casefold(), concept)
+    return index
+
+
+def label_pattern(label: str) -> re.Pattern:
+    """A whole-word pattern for a label: abbreviations (``GFMD``, ``LRGs``)
+    match their exact case, other labels any case, with a plural ending."""
+    words = r"\s+".join(re.escape(word) for word in label.split())
+    if any(ch.isupper() for ch in label[1:]):
+        return re.compile(rf"(?<!\w){words}(?!\w)")
+    return re.compile(rf"(?<!\w){words}(?:s|es)?(?!\w)", re.IGNORECASE)
+
+
+def glossary_terms(view, text: str, referenced: set[str]) -> list[dict]:
+    """The glossary terms a pack uses: linked with ``{term}`` (``referenced``,
+    concept slugs) or whose label (or abbreviation) in the build language
+    occurs in ``text``. Sorted by label; each with its definition."""
+    scheme = view.slugs.get("glossary")
+    if scheme is None:
+        return []
+    terms = []
+    for concept in view.concepts(scheme):
+        slug = view.slug(concept)
+        label = view.label(concept)
+        alts = sorted(
+            str(v)
+            for v in view.graph.objects(concept, SKOS.altLabel)
+            if isinstance(v, Literal) and v.language == view.lang
+        )
+        used = slug in referenced or any(label_pattern(name).search(text) for name in [label, *alts])
+        if used:
+            terms.append(
+                {
+                    "slug": slug,
+                    "anchor": glossary_anchor(slug),
+                    "label": label,
+                    "also": alts,
+                    "definition": view.text(concept, SKOS.definition) or "",
+                }
+            )
+    return sorted(terms, key=lambda t: t["label"].casefold())
+
+
+# ----------------------------------------------------------- transforms
+class PrintForms(SphinxPostTransform):
+    """Tab sets and dropdowns in their print form, before sphinx-design turns
+    them into radio buttons and ``<details>`` (its transforms run at 199/200).
+    The EPUB gets the same forms: e-readers show neither, and the radio
+    buttons are not valid XHTML."""
+
+    builders = ("coursepack", "epub")
+    default_priority = 150
+
+    def run(self, **kwargs: Any) -> None:
+        for node in list(self.document.findall(lambda n: _component(n) == "tab-set")):
+            new = nodes.container(classes=["print-tab-set"])
+            for item in node.children:
+                if _component(item) != "tab-item" or len(item.children) != 2:
+                    new += item
+                    continue
+                label, content = item.children
+                tab = nodes.container(classes=["print-tab"], ids=item.get("ids", []))
+                tab += nodes.rubric(label.astext(), "", *label.children, classes=["print-tab-title"])
+                tab.extend(content.children)
+                new += tab
+            node.replace_self(new)
+        for node in list(self.document.findall(lambda n: _component(n) == "dropdown")):
+            new = nodes.container(classes=["print-dropdown"], ids=node.get("ids", []))
+            children = list(node.children)
+            if node.get("has_title") and children:
+                title = children.pop(0)
+                new["ids"] += title.get("ids", [])
+                new += nodes.rubric(title.astext(), "", *title.children, classes=["print-dropdown-title"])
+            new.extend(children)
+            node.replace_self(new)
+
+
+class EpubFixes(SphinxPostTransform):
+    """What the EPUB cannot hold: raw ``<input>`` (task-list checkboxes) is
+    closed as XHTML requires; raw links to pages get the book's ``.xhtml``,
+    and links to files that are not pages of the book (an entity's Turtle and
+    JSON-LD, the data dump) point at the website."""
+
+    builders = ("epub",)
+    default_priority = 150
+
+    INPUT_RE = re.compile(r"<input\b([^>]*?)\s*/?>")
+    HREF_RE = re.compile(r'href="(?![a-z][a-z0-9+.-]*:|#|/)([^"]+)"')
+
+    def run(self, **kwargs: Any) -> None:
+        docdir = posixpath.dirname(self.env.docname)
+        base = self.config.citydiplo_print_site_url or _project(self.config.citydiplo_root).base_iri
+        out_suffix = self.app.builder.out_suffix
+
+        def absolute(match: re.Match) -> str:
+            href = match.group(1)
+            path, hash_, fragment = href.partition("#")
+            if not path:
+                return match.group(0)
+            target = posixpath.normpath(posixpath.join(docdir, path))
+            if path.endswith(".html") and target[: -len(".html")] in self.env.all_docs:
+                return f'href="{path[: -len(".html")]}{out_suffix}{hash_}{fragment}"'
+            return f'href="{base}{target}{"/" if path.endswith("/") else ""}{hash_}{fragment}"'
+
+        for node in list(self.document.findall(nodes.raw)):
+            if "html" not in node.get("format", "").split():
+                continue
+            text = node.astext()
+            fixed = self.HREF_RE.sub(absolute, self.INPUT_RE.sub(r"<input\1 />", text))
+            if fixed != text:
+                node.replace_self(nodes.raw(node.rawsource, fixed, format=node["format"]))
+
+
+def _component(node) -> str | None:
+    return node.get("design_component") if isinstance(node, nodes.Element) else None
+
+
+class OutsideDocLinks(SphinxPostTransform):
+    """MyST links to pages outside the pack (``[x](../other.md)``) go to the
+    website; MyST resolves its own references at priority 9 and would warn."""
+
+    builders = ("coursepack",)
+    default_priority = 8
+
+    def run(self, **kwargs: Any) -> None:
+        for node in list(self.document.findall(addnodes.pending_xref)):
+            if node.get("reftype") != "myst" or node.get("refdomain") != "doc":
+                continue
+            target = node["reftarget"]
+            if target in self.env.all_docs:
+                continue
+            uri = outside_uri(self.config, target, node.get("reftargetid"))
+            node.replace_self(_external(uri, node[0].deepcopy() if node.children else nodes.Text(target)))
+
+
+@functools.cache
+def _project(root):
+    from .config import load_project
+
+    return load_project(root)
+
+
+def outside_uri(config, docname: str, anchor: str | None = None) -> str:
+    """Where a page that is not in the pack lives: an entity at its IRI, any
+    other page on the website."""
+    project = _project(config.citydiplo_root)
+    if docname.startswith("id/"):
+        return project.id_ns + docname[len("id/") :]
+    base = config.citydiplo_print_site_url or project.base_iri
+    return base + docname + ".html" + (f"#{anchor}" if anchor else "")
+
+
+def _external(uri: str, content: nodes.Node) -> nodes.reference:
+    ref = nodes.reference("", "", refuri=uri, internal=False, classes=["outside"])
+    ref += content
+    return ref
+
+
+def on_missing_reference(app, env, node, contnode):
+    """Resolve what the pack cannot hold: entity and other outside pages,
+    glossary terms (to the appendix), labels on outside pages (plain text)."""
+    if app.builder.name != "coursepack":
+        return None
+    domain, reftype = node.get("refdomain"), node.get("reftype")
+    if domain != "std":
+        return None
+    if reftype == "doc":
+        docname = docname_join(node.get("refdoc", env.docname), node["reftarget"])
+        if docname in env.all_docs:
+            return None
+        return _external(outside_uri(app.config, docname), contnode)
+    if reftype == "term":
+        from .sphinxext import state_for
+
+        index = app.builder.glossary_index(state_for(env).view)
+        concept = index.get(node["reftarget"].casefold())
+        if concept is None:
+            return None  # Sphinx warns: the same mistake fails the website build
+        slug = state_for(env).view.slug(concept)
+        app.builder.terms_referenced.add(slug)
+        ref = nodes.reference("", "", refid=glossary_anchor(slug), internal=True, classes=["term"])
+        ref["pack_global"] = True
+        ref += contnode
+        return ref
+    if reftype in ("ref", "numref"):
+        app.builder.notices.append(
+            f"{node.get('refdoc', '')}: the label {node['reftarget']!r} is on a page outside the pack; printed as text"
+        )
+        return contnode
+    return None
+
+
+# --------------------------------------------------------------- builder
+class CoursePackBuilder(SingleFileHTMLBuilder):
+    """The pack's pages as flat, numbered chapters in one HTML fragment."""
+
+    name = "coursepack"
+    search = False
+    copysource = False
+
+    def init(self) -> None:
+        super().init()
+        self.terms_referenced: set[str] = set()
+        self.notices: list[str] = []
+        self._glossary_index = None
+
+    def glossary_index(self, view) -> dict:
+        if self._glossary_index is None:
+            self._glossary_index = glossary_index(view)
+        return self._glossary_index
+
+    # the order of the pages: depth-first through the toctrees
+    def pack_order(self) -> list[tuple[str, int]]:
+        order: list[tuple[str, int]] = []
+        seen = {self.config.root_doc}
+
+        def walk(doc: str, depth: int) -> None:
+            for child in self.env.toctree_includes.get(doc, []):
+                if child in seen or child not in self.env.all_docs:
+                    continue
+                seen.add(child)
+                order.append((child, depth))
+                walk(child, depth + 1)
+
+        walk(self.config.root_doc, 0)
+        return order
+
+    def write_documents(self, _docnames) -> None:
+        self.prepare_writing(self.env.all_docs.keys())
+        doctree, outline = self.assemble_pack()
+        doctree.settings = self.docsettings
+        self.secnumbers, self.fignumbers = {}, {}
+        self.current_docname = self.config.root_doc
+        self.imgpath = "_images"
+        self.dlpath = "_downloads"
+        self.post_process_images(doctree)
+        visitor = self.create_translator(doctree, self)
+        doctree.walkabout(visitor)
+        body = "".join(visitor.fragment)
+        (self.outdir / "body.html").write_text(body, encoding="utf-8")
+        (self.outdir / "pack.json").write_text(json.dumps(outline, indent=1, ensure_ascii=False), encoding="utf-8")
+
+    def assemble_pack(self) -> tuple[nodes.document, dict]:
+        root = self.config.root_doc
+        order = self.pack_order()
+        top = [doc for doc, depth in order if depth == 0]
+        has_children = {doc for doc, _ in order if self.env.toctree_includes.get(doc)}
+        use_parts = len(top) >= 2 and all(doc in has_children for doc in top)
+
+        tree = self.env.get_doctree(root).deepcopy()
+        tree.children = []
+        tree["docname"] = root
+        chapters, parts = [], []
+        for number, (doc, depth) in enumerate(order, start=1):
+            if use_parts and depth == 0:
+                part = {
+                    "number": ROMAN[len(parts)] if len(parts) < len(ROMAN) else str(len(parts) + 1),
+                    "anchor": f"part-{len(parts) + 1}",
+                    "title": self.env.titles[doc].astext(),
+                }
+                parts.append(part)
+                tree += nodes.raw(
+                    "",
+                    f'<div class="part" id="{part["anchor"]}"><h1 class="part-title">'
+                    f'<span class="secnum">{self.part_word()} {part["number"]}</span> '
+                    f"{_escape(part['title'])}</h1></div>\n",
+                    format="html",
+                )
+            doctree = self.env.get_doctree(doc).deepcopy()
+            for toctree in list(doctree.findall(addnodes.toctree)):
+                wrapper = toctree.parent
+                if isinstance(wrapper, nodes.compound) and "toctree-wrapper" in wrapper["classes"]:
+                    wrapper.parent.remove(wrapper)
+                else:
+                    wrapper.remove(toctree)
+            chapter = nodes.container(classes=["chapter"] + (["in-part"] if use_parts else []), ids=[doc_anchor(doc)])
+            chapter["docname"] = doc
+            chapter.extend(list(doctree.children))
+            tree += chapter
+            chapters.append(
+                {
+                    "docname": doc,
+                    "number": str(number),
+                    "depth": depth,
+                    "part": parts[-1]["anchor"] if use_parts else None,
+                    "anchor": doc_anchor(doc),
+                    "title": self.env.titles[doc].astext(),
+                    "sections": [],
+                }
+            )
+
+        self.env.resolve_references(tree, root, self)
+        self.fix_ids(tree)
+        for chapter_node, info in zip(
+            (n for n in tree.children if isinstance(n, nodes.container)), chapters, strict=True
+        ):
+            self.number_sections(chapter_node, info)
+
+        from .sphinxext import state_for
+
+        state = state_for(self.env)
+        text = tree.astext()
+        outline = {
+            "generator": f"citydiplo {__version__}",
+            "language": self.config.language or "en",
+            "edition": self.config.citydiplo_edition,
+            "parts": parts,
+            "chapters": chapters,
+            "glossary": glossary_terms(state.view, text, self.terms_referenced),
+            "notices": self.notices,
+        }
+        return tree, outline
+
+    def part_word(self) -> str:
+        return {"de": "Teil"}.get(self.config.language or "en", "Part")
+
+    def fix_ids(self, tree: nodes.document) -> None:
+        """Prefix every id with its page; point every internal link at the new id."""
+        mapping: dict[str, dict[str, str]] = {}
+        chapters = [n for n in tree.children if isinstance(n, nodes.container) and n.get("docname")]
+        for chapter in chapters:
+            doc = chapter["docname"]
+            prefix = doc_slug(doc) + "--"
+            table = mapping.setdefault(doc, {})
+            used: set[str] = set()
+            for node in chapter.findall(nodes.Element):
+                if node is chapter:
+                    continue
+                new_ids = []
+                for old in node["ids"]:
+                    table.setdefault(old, prefix + old)
+                    new = table[old]
+                    n = 1
+                    while new in used:  # furo's table wrapper copies the table's id
+                        n += 1
+                        new = f"{table[old]}-{n}"
+                    used.add(new)
+                    new_ids.append(new)
+                node["ids"] = new_ids
+        for chapter in chapters:
+            doc = chapter["docname"]
+            for node in chapter.findall(nodes.Element):
+                if node.get("pack_global"):
+                    continue
+                if "refid" in node and node["refid"] in mapping[doc]:
+                    node["refid"] = mapping[doc][node["refid"]]
+                if node.get("backrefs"):
+                    node["backrefs"] = [mapping[doc].get(b, b) for b in node["backrefs"]]
+                if isinstance(node, nodes.reference) and node.get("refuri", "").startswith("#document-"):
+                    target = node["refuri"][len("#document-") :]
+                    target_doc, _, target_id = target.partition("#")
+                    del node["refuri"]
+                    if target_id:
+                        new = mapping.get(target_doc, {}).get(target_id)
+                        if new is None:
+                            logger.warning(
+                                f"link to {target_doc}#{target_id}: no such anchor in the pack",
+                                type="citydiplo",
+                                subtype="print",
+                                location=node,
+                            )
+                            new = doc_anchor(target_doc)
+                        node["refid"] = new
+                    else:
+                        node["refid"] = doc_anchor(target_doc)
+
+    @staticmethod
+    def number_sections(chapter: nodes.container, info: dict) -> None:
+        """``3`` on the page title, ``3.1`` on its sections, ``3.1.2`` below."""
+        number = info["number"]
+
+        def walk(section: nodes.section, prefix: str, level: int) -> None:
+            count = 0
+            for child in section.children:
+                if not isinstance(child, nodes.section):
+                    continue
+                count += 1
+                sub = f"{prefix}.{count}"
+                title = child[0] if child.children and isinstance(child[0], nodes.title) else None
+                if title is not None:
+                    is_sources = title.astext().strip().casefold() in SOURCES_TITLES
+                    if is_sources:
+                        child["classes"].append("sources")
+                    if level == 2 and not is_sources:
+                        info["sections"].append(
+                            {"number": sub, "title": title.astext(), "anchor": child["ids"][0] if child["ids"] else ""}
+                        )
+                    if level <= 3:
+                        title.insert(0, nodes.inline(sub, sub, classes=["secnum"]))
+                        title.insert(1, nodes.Text(" "))
+                if level < 3:
+                    walk(child, sub, level + 1)
+
+        top = next((c for c in chapter.children if isinstance(c, nodes.section)), None)
+        if top is None:
+            return
+        if top.children and isinstance(top[0], nodes.title):
+            top[0].insert(0, nodes.inline(number, number, classes=["secnum"]))
+            top[0].insert(1, nodes.Text(" "))
+        walk(top, number, 2)
+
+    def finish(self) -> None:
+        self.copy_image_files()
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def setup(app):
+    app.add_builder(CoursePackBuilder)
+    app.add_config_value("citydiplo_print_site_url", "", "env", types=[str])
+    app.add_post_transform(PrintForms)
+    app.add_post_transform(OutsideDocLinks)
+    app.add_post_transform(EpubFixes)
+    app.connect("missing-reference", on_missing_reference)
+    return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}
