@@ -55,6 +55,9 @@ def run_sphinx(
             keep_going=True,
             parallel=jobs,
         )
+        # Sphinx would name the temporary folder ("pages are in build/html.tmp");
+        # build_site says where the output ends up once it is in place.
+        app.builder.epilog = ""
         app.build()
         return app.statuscode
 
