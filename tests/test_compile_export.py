@@ -103,5 +103,6 @@ def test_dump_parses_and_is_isomorphic_to_the_sources(project):
     expected.parse(data=described.decode(), format="nt")
     assert isomorphic(dumped, expected)
     assert result.triples == len(set(triples))
+    assert result.in_files == len(dumped) > result.triples
     sums = (result.directory / "SHA256SUMS").read_text()
     assert "citydiplo.ttl" in sums and "citydiplo.nt" in sums

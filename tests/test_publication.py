@@ -5,6 +5,7 @@ files and schema.org markup in the built site, checked with real engines
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import io
 import json
@@ -510,3 +511,31 @@ def documents_digest(project, seed: int) -> str:
 
 def test_per_iri_files_are_byte_identical_across_runs(project):
     assert documents_digest(project, 1) == documents_digest(project, 2)
+
+
+@pytest.mark.slow
+def test_independent_parsers_read_the_real_dump(real_project, riot, tmp_path):
+    """Jena riot and the Oxigraph CLI read every RDF file of the real dump,
+    with the same number of triples as pyoxigraph."""
+    project = dataclasses.replace(real_project, build_dir=tmp_path / "build")
+    dist = export(project).directory
+    total = len(set(pyoxigraph.parse(path=str(dist / "citydiplo.nt"))))
+    assert total > 5000
+    done = run_riot(riot, "--count", dist / "citydiplo.ttl", dist / "citydiplo.nt")
+    assert done.returncode == 0 and "WARN" not in done.stderr and "ERROR" not in done.stderr, done.stderr
+    report = done.stdout + done.stderr
+    assert f"citydiplo.ttl : Triples = {total:,}" in report
+    assert f"citydiplo.nt : Triples = {total:,}" in report
+    done = run_riot(riot, "--syntax=jsonld10", "--count", dist / "citydiplo.jsonld")
+    assert done.returncode == 0 and "WARN" not in done.stderr, done.stderr
+    assert f"Triples = {total:,}" in done.stdout + done.stderr
+    for name in ("citydiplo.ttl", "citydiplo.nt", "citydiplo.jsonld"):
+        target = tmp_path / (name + ".nq")
+        done = subprocess.run(
+            [oxigraph_binary(), "convert", "--from-file", str(dist / name), "--to-file", str(target)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        assert len(set(target.read_text().splitlines())) == total, name

@@ -114,9 +114,7 @@ def cmd_build(project: Project, args) -> int:
     print(f"citydiplo: site written to {project.rel(out)}/index.html", file=sys.stderr)
     if not args.no_dump:
         result = export(project)
-        print(
-            f"citydiplo: dump written to {project.rel(result.directory)}/ ({result.triples} triples)", file=sys.stderr
-        )
+        print(f"citydiplo: dump written to {project.rel(result.directory)}/ ({counts(result)})", file=sys.stderr)
     return 0
 
 
@@ -130,7 +128,7 @@ def cmd_export(project: Project, args) -> int:
         return 1
     for path in result.files:
         print(project.rel(path))
-    print(f"citydiplo: {result.triples} triples written to {project.rel(result.directory)}/", file=sys.stderr)
+    print(f"citydiplo: dump written to {project.rel(result.directory)}/ ({counts(result)})", file=sys.stderr)
     return 0
 
 
@@ -145,6 +143,11 @@ def cmd_query(project: Project, args) -> int:
         return 1
     sys.stdout.write(format_results(variables, rows, args.format))
     return 0
+
+
+def counts(result) -> str:
+    described = result.in_files - result.triples
+    return f"{result.in_files:,} triples: {result.triples:,} of data and {described:,} describing the dataset"
 
 
 def cmd_serve(project: Project, args) -> int:

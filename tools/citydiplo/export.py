@@ -114,8 +114,11 @@ class ExportError(Exception):
 @dataclass
 class ExportResult:
     directory: Path
+    #: the dataset's triples (its ``void:triples``): ontology, concept schemes and data
     triples: int
     files: list[Path] = field(default_factory=list)
+    #: the triples in each RDF file: the dataset's plus its VoID/DCAT description
+    in_files: int = 0
 
 
 def prefixes(project: Project) -> dict[str, str]:
@@ -370,5 +373,6 @@ def export(project: Project, out: Path | None = None, data: list[Triple] | None 
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     files = write_dump(project, tmp, data)
+    in_files = len(set(data + description(project, data)))
     replace_dir(tmp, target)
-    return ExportResult(directory=target, triples=len(set(data)), files=[target / f for f in files])
+    return ExportResult(directory=target, triples=len(set(data)), files=[target / f for f in files], in_files=in_files)
