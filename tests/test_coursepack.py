@@ -245,6 +245,8 @@ def test_fixture_pack_pdf(built, name, edition):
         assert word in text
     # fonts: all embedded
     assert facts.fonts and facts.unembedded_fonts == []
+    # tagged (PDF/UA-1), with the document's language, for screen readers
+    assert facts.tagged and facts.language == "en"
     # internal links: many, and every one resolves
     assert facts.broken_links == []
     targets = {dest for _, dest in facts.internal_links}
@@ -291,7 +293,7 @@ def test_weasyprint_problems_fail_the_render(tmp_path):
         render_pdf("<p>\ue000</p>", tmp_path, css, out)  # a private-use character no font has
     assert out.read_bytes() == b"old"  # the previous PDF is kept
     assert not list(tmp_path.glob("*.tmp"))
-    assert render_pdf("<h1 id='a'>Fine</h1><a href='#a'>link</a>", tmp_path, css, out) == 1
+    assert render_pdf("<html lang='en'><h1 id='a'>Fine</h1><a href='#a'>link</a></html>", tmp_path, css, out) == 1
 
 
 def test_failed_pack_build_keeps_the_previous_pdf(cp_project, capsys):
@@ -356,6 +358,7 @@ def test_real_course_packs(real_project, tmp_path):
             assert normalise(facts.text[2]).startswith("Contents")
             assert facts.page_size_mm == (210.0, 297.0)
             assert facts.unembedded_fonts == [], (name, edition)
+            assert facts.tagged and facts.language == "en", (name, edition)
             assert facts.broken_links == [], (name, edition, facts.broken_links[:5])
             assert len(facts.internal_links) > len(chapters)
             texts[edition] = normalise(facts.full_text())
@@ -378,3 +381,4 @@ def test_german_edition(built):
     assert "Übung: Draft a statement (20 min)" in text
     assert facts.outline[0][1] == "Inhalt"
     assert facts.broken_links == [] and facts.unembedded_fonts == []
+    assert facts.tagged and facts.language == "de"

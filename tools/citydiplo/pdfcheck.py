@@ -21,6 +21,8 @@ class PdfFacts:
     fonts: dict[str, bool]  # base font → embedded
     text: list[str] = field(default_factory=list)  # per page
     metadata: dict[str, str] = field(default_factory=dict)
+    tagged: bool = False  # a structure tree, marked content (for screen readers)
+    language: str = ""  # the document's /Lang
 
     @property
     def broken_links(self) -> list[tuple[int, str]]:
@@ -95,6 +97,9 @@ def inspect_pdf(path: Path, with_text: bool = True) -> PdfFacts:
         if with_text:
             texts.append(page.extract_text() or "")
     metadata = {str(k): str(v) for k, v in (reader.metadata or {}).items()}
+    root = reader.trailer["/Root"].get_object()
+    mark_info = root.get("/MarkInfo")
+    marked = bool(mark_info is not None and mark_info.get_object().get("/Marked"))
     return PdfFacts(
         pages=len(reader.pages),
         page_size_mm=(round(width, 1), round(height, 1)),
@@ -105,4 +110,6 @@ def inspect_pdf(path: Path, with_text: bool = True) -> PdfFacts:
         fonts=fonts,
         text=texts,
         metadata=metadata,
+        tagged=marked and "/StructTreeRoot" in root,
+        language=str(root.get("/Lang", "")),
     )
