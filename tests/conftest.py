@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+import io
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
+from citydiplo.build import build_site
 from citydiplo.config import load_project
 
 REPO = Path(__file__).resolve().parent.parent
@@ -32,6 +36,22 @@ def project(tmp_path):
 @pytest.fixture(scope="session")
 def real_project():
     return load_project(REPO)
+
+
+@pytest.fixture(scope="session")
+def real_build(real_project):
+    """The real project, building into a temporary folder instead of build/."""
+    # World-readable: linkchecker drops root privileges to 'nobody'.
+    build_dir = Path(tempfile.mkdtemp(prefix="citydiplo-build-"))
+    build_dir.chmod(0o755)
+    yield dataclasses.replace(real_project, build_dir=build_dir)
+    shutil.rmtree(build_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def german_site(real_build):
+    """The real handbook's German edition, built once per test session."""
+    return build_site(real_build, language="de", status=io.StringIO())
 
 
 def edit(path: Path, old: str, new: str) -> None:

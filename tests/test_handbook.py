@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -21,15 +18,10 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def built(real_project):
-    # World-readable: linkchecker drops root privileges to 'nobody'.
-    build_dir = Path(tempfile.mkdtemp(prefix="citydiplo-build-"))
-    build_dir.chmod(0o755)
-    project = dataclasses.replace(real_project, build_dir=build_dir)
-    participant = build_site(project, status=io.StringIO())
-    trainer = build_site(project, edition="trainer", status=io.StringIO())
-    yield project, participant, trainer
-    shutil.rmtree(build_dir, ignore_errors=True)
+def built(real_build):
+    participant = build_site(real_build, status=io.StringIO())
+    trainer = build_site(real_build, edition="trainer", status=io.StringIO())
+    return real_build, participant, trainer
 
 
 def test_site_and_dump_are_built(built):
@@ -72,10 +64,8 @@ def test_no_broken_links(built):
     assert result.returncode == 0, result.stdout[-5000:]
 
 
-def test_german_edition_builds(built):
-    project, _, _ = built
-    german = build_site(project, language="de", status=io.StringIO())
-    assert german.name == "html-de"
-    page = (german / "id" / "gfmd.html").read_text()
+def test_german_edition_builds(german_site):
+    assert german_site.name == "html-de"
+    page = (german_site / "id" / "gfmd.html").read_text()
     assert "Globales Forum für Migration und Entwicklung" in page
     assert "Wie Kommunen teilnehmen können" in page

@@ -1,0 +1,121 @@
+"""The translations: gettext catalogues in handbook/locales/ and the German build.
+
+Each catalogue translates one document (``gettext_compact = False``):
+``handbook/locales/de/LC_MESSAGES/routes/officials.po`` holds the German of
+``handbook/routes/officials.md``.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import os
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+
+from citydiplo.build import run_sphinx
+
+from .conftest import REPO
+
+LOCALES = REPO / "handbook" / "locales"
+CATALOGUES = sorted(LOCALES.glob("*/LC_MESSAGES/**/*.po"))
+# Markup that the HTML shows differently from the catalogue (roles, links, emphasis, code)
+MARKUP = re.compile(r"[`*\[\]{}<>_\"']")
+
+
+def rel(po: Path) -> str:
+    return po.relative_to(LOCALES).as_posix()
+
+
+def language_of(po: Path) -> str:
+    return po.relative_to(LOCALES).parts[0]
+
+
+def docname_of(po: Path) -> str:
+    """``de/LC_MESSAGES/routes/officials.po`` → ``routes/officials``."""
+    return Path(*po.relative_to(LOCALES).parts[2:]).with_suffix("").as_posix()
+
+
+def read_catalogue(po: Path):
+    with po.open("rb") as f:
+        return read_po(f, abort_invalid=True)
+
+
+def messages(catalogue):
+    """The entries of a catalogue, without its header (msgid "")."""
+    return [m for m in catalogue if m.id]
+
+
+def test_there_are_catalogues():
+    assert (LOCALES / "de" / "LC_MESSAGES" / "index.po") in CATALOGUES
+
+
+@pytest.mark.parametrize("po", CATALOGUES, ids=rel)
+def test_catalogue_is_complete(po):
+    """Header names the language; no entry is fuzzy or left empty."""
+    catalogue = read_catalogue(po)
+    assert catalogue.locale is not None and str(catalogue.locale) == language_of(po), (
+        f"{rel(po)}: the header should say 'Language: {language_of(po)}', not {catalogue.locale}"
+    )
+    assert not catalogue.fuzzy, f"{rel(po)}: the header is marked fuzzy"
+    assert messages(catalogue), f"{rel(po)} has no entries"
+    problems = []
+    for message in messages(catalogue):
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        if message.fuzzy:
+            problems.append(f"fuzzy: {message.id!r}")
+        if not all(strings):
+            problems.append(f"empty msgstr: {message.id!r}")
+    assert not problems, f"{rel(po)}:\n" + "\n".join(problems)
+
+
+@pytest.fixture(scope="module")
+def templates(real_project, tmp_path_factory):
+    """The message templates (.pot) of the current English source, one per document."""
+    out = tmp_path_factory.mktemp("gettext")
+    code = run_sphinx(
+        real_project,
+        out,
+        out / ".doctrees",
+        "gettext",
+        {"citydiplo_validate": False},
+        os.cpu_count() or 1,
+        status=io.StringIO(),
+    )
+    assert code == 0, "the gettext builder reported warnings"
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("po", CATALOGUES, ids=rel)
+def test_catalogue_is_not_stale(po, templates):
+    """Every msgid still occurs in the English source of its document."""
+    pot = templates / f"{docname_of(po)}.pot"
+    assert pot.is_file(), f"{rel(po)}: there is no document handbook/{docname_of(po)}.md any more"
+    current = {m.id for m in messages(read_catalogue(pot))}
+    stale = [m.id for m in messages(read_catalogue(po)) if m.id not in current]
+    assert not stale, (
+        f"{rel(po)} has messages that are no longer in handbook/{docname_of(po)}.md "
+        "(update it as described in CONTRIBUTING.md, 'Translating the handbook'):\n" + "\n".join(repr(s) for s in stale)
+    )
+
+
+def page_text(path: Path) -> str:
+    """The visible text of an HTML page, with whitespace collapsed."""
+    text = re.sub(r"<[^>]+>", " ", path.read_text(encoding="utf-8"))
+    return re.sub(r"\s+", " ", html.unescape(text))
+
+
+@pytest.mark.slow
+def test_german_landing_page_is_translated(german_site):
+    catalogue = read_catalogue(LOCALES / "de" / "LC_MESSAGES" / "index.po")
+    # sentences without markup, so that they appear in the HTML as written
+    plain = [m for m in messages(catalogue) if m.string != m.id and len(m.id) > 30 and not MARKUP.search(m.id)]
+    assert plain, "index.po should have plain sentences to look for"
+    text = page_text(german_site / "index.html")
+    for message in plain:
+        assert message.string in text, f"German of {message.id!r} missing from the German landing page"
+        assert message.id not in text, f"English {message.id!r} still on the German landing page"
