@@ -30,6 +30,9 @@ def test_site_and_dump_are_built(built):
     assert (participant / "id" / "mayors-mechanism.html").is_file()
     result = export(project)
     assert (result.directory / "citydiplo.ttl").stat().st_size > 0
+    # the English edition is the source: no page carries the "not yet translated" note
+    noted = [p for p in participant.rglob("*.html") if "citydiplo-untranslated" in p.read_text(encoding="utf-8")]
+    assert not noted, noted[:5]
 
 
 def trainer_blocks(path):

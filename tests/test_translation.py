@@ -119,3 +119,17 @@ def test_german_landing_page_is_translated(german_site):
     for message in plain:
         assert message.string in text, f"German of {message.id!r} missing from the German landing page"
         assert message.id not in text, f"English {message.id!r} still on the German landing page"
+
+
+@pytest.mark.slow
+def test_pages_without_catalogue_say_so_in_german(german_site):
+    """A handbook page with no German catalogue gets a German note, and its
+    English text is marked lang="en" for screen readers and search engines."""
+    page = (german_site / "modules" / "gfmd" / "what-is-the-gfmd.html").read_text(encoding="utf-8")
+    assert not (LOCALES / "de" / "LC_MESSAGES" / "modules" / "gfmd" / "what-is-the-gfmd.po").exists()
+    assert "Noch nicht übersetzt" in page and "erscheint auf Englisch" in page
+    assert re.search(r'<html [^>]*lang="de"', page)
+    assert re.search(r'<div lang="en">\s*<section id="', page)
+    # translated pages, and pages generated from the graph, carry no note
+    for name in ("index.html", "routes/officials.html", "id/gfmd.html", "reference/generated/glossary.html"):
+        assert "citydiplo-untranslated" not in (german_site / name).read_text(encoding="utf-8"), name

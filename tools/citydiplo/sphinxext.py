@@ -26,7 +26,7 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective, SphinxRole
 
 from . import __version__
-from .compile import compile_pages, sync
+from .compile import GENERATED_DIRS, compile_pages, sync
 from .config import Project, load_project
 from .graphview import GraphView
 from .load import Vocab, load
@@ -40,6 +40,11 @@ _STATE: dict[str, State] = {}
 
 TRAINER_TITLE = {"en": "Trainer note", "de": "Hinweis für Trainerinnen und Trainer"}
 EXERCISE_TITLE = {"en": "Exercise", "de": "Übung"}
+#: Shown above a handbook page that has no catalogue in the edition's language.
+UNTRANSLATED = {
+    "en": ("Not yet translated", "This page has not been translated yet, so it is shown in English."),
+    "de": ("Noch nicht übersetzt", "Diese Seite ist noch nicht ins Deutsche übersetzt; sie erscheint auf Englisch."),
+}
 REVIEW_TEXT = {
     "en": ("Last reviewed", "next review due"),
     "de": ("Zuletzt überprüft", "nächste Überprüfung fällig"),
@@ -159,13 +164,38 @@ def on_doctree_read(app, doctree) -> None:
 
 
 def on_html_page_context(app, pagename, templatename, context, doctree) -> None:
-    """Entity and term pages: alternate links to their RDF, and schema.org JSON-LD."""
+    """Entity and term pages: alternate links to their RDF, and schema.org JSON-LD.
+    Translated editions: a note on pages still in the source language."""
     if app.builder.name == "html":
         from .publish import page_head
 
-        head = page_head(state_for(app.env).view, pagename)
+        state = state_for(app.env)
+        head = page_head(state.view, pagename)
         if head:
             context["metatags"] = context.get("metatags", "") + head
+        if doctree is not None and "body" in context and not is_translated(app, state, pagename):
+            source = state.project.languages[0]
+            title, text = UNTRANSLATED.get(app.config.language, UNTRANSLATED["en"])
+            context["body"] = (
+                '<div class="admonition note citydiplo-untranslated">'
+                f'<p class="admonition-title">{title}</p><p>{text}</p></div>\n'
+                f'<div lang="{source}">{context["body"]}</div>'
+            )
+
+
+def is_translated(app, state: State, docname: str) -> bool:
+    """Whether a page reads in the build language: the source language, a page
+    generated from the graph (labels in every language), or a catalogue
+    ``<locale_dir>/<language>/LC_MESSAGES/<docname>.po``."""
+    language = app.config.language
+    if language == state.project.languages[0]:
+        return True
+    if any(docname.startswith(folder + "/") for folder in GENERATED_DIRS):
+        return True
+    return any(
+        (Path(app.srcdir, folder) / language / "LC_MESSAGES" / f"{docname}.po").is_file()
+        for folder in app.config.locale_dirs
+    )
 
 
 def on_build_finished(app, exception) -> None:
