@@ -133,3 +133,15 @@ def test_pages_without_catalogue_say_so_in_german(german_site):
     # translated pages, and pages generated from the graph, carry no note
     for name in ("index.html", "routes/officials.html", "id/gfmd.html", "reference/generated/glossary.html"):
         assert "citydiplo-untranslated" not in (german_site / name).read_text(encoding="utf-8"), name
+
+
+@pytest.mark.slow
+def test_translated_checklists_keep_their_tick_boxes(german_site, real_project):
+    """MyST puts a checkbox into each task-list item's paragraph; a translation
+    replaces that paragraph, and the extension puts the box back."""
+    for po in sorted(LOCALES.glob("de/LC_MESSAGES/modules/*/checklist.po")):
+        docname = docname_of(po)
+        source = (real_project.handbook_dir / f"{docname}.md").read_text(encoding="utf-8")
+        tasks = len(re.findall(r"^\s*- \[[ xX]\] ", source, re.M))
+        page = (german_site / f"{docname}.html").read_text(encoding="utf-8")
+        assert tasks and page.count('class="task-list-item-checkbox"') == tasks, docname

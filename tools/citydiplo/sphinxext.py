@@ -22,6 +22,7 @@ from docutils.parsers.rst import directives
 from pyoxigraph import Literal as OxLiteral
 from pyoxigraph import NamedNode
 from sphinx import addnodes
+from sphinx.transforms import SphinxTransform
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective, SphinxRole
 
@@ -254,6 +255,45 @@ class EntityRole(SphinxRole):
         return [ref], []
 
 
+# ---------------------------------------------------------- translations
+CHECKBOX = "task-list-item-checkbox"
+
+
+def _checkbox(item: nodes.list_item) -> nodes.raw | None:
+    """The tick box MyST puts at the start of a task-list item's first paragraph."""
+    first = item.children[0] if item.children else None
+    if isinstance(first, nodes.paragraph):
+        for child in first.children[:1]:
+            if isinstance(child, nodes.raw) and CHECKBOX in child.astext():
+                return child
+    return None
+
+
+class KeepTaskCheckboxes(SphinxTransform):
+    """Remember each task-list item's tick box before the translation replaces
+    the paragraph's text (Sphinx's Locale transform, priority 20)."""
+
+    default_priority = 19
+
+    def apply(self, **kwargs) -> None:
+        for item in self.document.findall(nodes.list_item):
+            box = _checkbox(item) if "task-list-item" in item["classes"] else None
+            if box is not None:
+                item["citydiplo_checkbox"] = box.astext()
+
+
+class RestoreTaskCheckboxes(SphinxTransform):
+    """Put back the tick boxes that a translated paragraph lost."""
+
+    default_priority = 21
+
+    def apply(self, **kwargs) -> None:
+        for item in self.document.findall(nodes.list_item):
+            html = item.attributes.pop("citydiplo_checkbox", None)
+            if html and _checkbox(item) is None and item.children and isinstance(item[0], nodes.paragraph):
+                item[0].insert(0, nodes.raw("", html, format="html"))
+
+
 # ------------------------------------------------------------- directives
 def humanise(name: str) -> str:
     words = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", name).replace("_", " ").replace("-", " ")
@@ -392,6 +432,8 @@ def setup(app):
     app.add_directive("query", QueryDirective)
     app.add_directive("exercise", ExerciseDirective)
     app.add_directive("trainer-note", TrainerNoteDirective)
+    app.add_transform(KeepTaskCheckboxes)
+    app.add_transform(RestoreTaskCheckboxes)
     app.connect("builder-inited", on_builder_inited)
     app.connect("env-get-outdated", on_env_get_outdated)
     app.connect("env-purge-doc", on_env_purge_doc)
