@@ -44,7 +44,7 @@ def test_german_build_shows_german_labels(project):
     out = build(project, language="de")
     html = (out / "index.html").read_text()
     assert "Globales Forum für Migration und Entwicklung" in html
-    assert "Übung: Draft a statement" in html
+    assert "Übung: Draft a statement (20 Min.)" in html
 
 
 def test_unknown_entity_fails_the_build_with_its_location(project, capsys):

@@ -74,14 +74,16 @@ def test_catalogue_is_complete(po):
 
 @pytest.fixture(scope="module")
 def templates(real_project, tmp_path_factory):
-    """The message templates (.pot) of the current English source, one per document."""
+    """The message templates (.pot) of the current English source, one per
+    document, from the trainer edition: it has every message of the participant
+    edition plus the trainer notes."""
     out = tmp_path_factory.mktemp("gettext")
     code = run_sphinx(
         real_project,
         out,
         out / ".doctrees",
         "gettext",
-        {"citydiplo_validate": False},
+        {"citydiplo_validate": False, "citydiplo_edition": "trainer"},
         os.cpu_count() or 1,
         status=io.StringIO(),
     )
@@ -145,3 +147,19 @@ def test_translated_checklists_keep_their_tick_boxes(german_site, real_project):
         tasks = len(re.findall(r"^\s*- \[[ xX]\] ", source, re.M))
         page = (german_site / f"{docname}.html").read_text(encoding="utf-8")
         assert tasks and page.count('class="task-list-item-checkbox"') == tasks, docname
+
+
+@pytest.mark.slow
+def test_exercise_titles_are_translated(german_site, real_project):
+    """The name of an exercise is a message of its own; the word "Übung" and
+    the duration come from the extension, in German."""
+    for po in sorted(LOCALES.glob("de/LC_MESSAGES/modules/*/exercises.po")):
+        docname = docname_of(po)
+        source = (real_project.handbook_dir / f"{docname}.md").read_text(encoding="utf-8")
+        names = re.findall(r"^:{3,}\{exercise\}\s+(.+)$", source, re.M)
+        german = {m.id: m.string for m in messages(read_catalogue(po))}
+        text = page_text(german_site / f"{docname}.html")
+        assert names, docname
+        for name in names:
+            assert f"Übung: {html.unescape(german[name.strip()])} (" in text, (docname, name)
+        assert "min)" not in text, f"{docname}: durations should read 'Min.'"

@@ -387,17 +387,56 @@ class ExerciseDirective(SphinxDirective):
     option_spec: ClassVar[dict] = {"duration": directives.unchanged, "name": directives.unchanged}
 
     def run(self):
-        lang = self.config.language or "en"
-        title = EXERCISE_TITLE.get(lang, EXERCISE_TITLE["en"])
-        if self.arguments:
-            title += f": {self.arguments[0]}"
-        if self.options.get("duration"):
-            title += f" ({self.options['duration']})"
+        duration = self.options.get("duration", "").strip()
+        if duration and (self.config.language or "en") == "de":
+            duration = re.sub(r"\bmin\b\.?", "Min.", duration)
+        suffix = f" ({duration})" if duration else ""
         node = nodes.admonition(classes=["exercise"])
-        node += nodes.title(title, title)
+        node += admonition_title(self, EXERCISE_TITLE, suffix)
         node += self.parse_content_to_nodes()
         self.add_name(node)
         return [node]
+
+
+def admonition_title(directive: SphinxDirective, prefixes: dict[str, str], suffix: str = "") -> nodes.title:
+    """ "Exercise: <name> (45 min)" in the build language. Only the name given
+    in the page is a message for translators; the word before it comes from
+    ``prefixes``, so a translated page shows "Übung: <German name>"."""
+    lang = directive.config.language or "en"
+    prefix = prefixes.get(lang, prefixes["en"])
+    title = nodes.title("", "", translatable=False)
+    if directive.arguments:
+        name = directive.arguments[0]
+        inline = nodes.inline(name, name, translatable=True, classes=[TITLE_NAME])
+        directive.set_source_info(inline)
+        title += [nodes.Text(f"{prefix}: "), inline]
+    else:
+        title += nodes.Text(prefix)
+    if suffix:
+        title += nodes.Text(suffix)
+    return title
+
+
+TITLE_NAME = "citydiplo-title-name"
+
+
+class UnwrapTitleNames(SphinxTransform):
+    """Once translated, the name in an exercise or trainer-note title needs no
+    element of its own: keep its text, in place. (Sphinx's own clean-up,
+    RemoveTranslatableInline at priority 999, would move it to the end of the
+    title.) The gettext builder keeps the element: it is what makes the name a
+    message."""
+
+    default_priority = 900
+
+    def apply(self, **kwargs) -> None:
+        if self.app.builder.name == "gettext":
+            return
+        for inline in list(self.document.findall(nodes.inline)):
+            if TITLE_NAME in inline["classes"]:
+                parent = inline.parent
+                at = parent.index(inline)
+                parent[at : at + 1] = [child.deepcopy() for child in inline.children]
 
 
 class TrainerNoteDirective(SphinxDirective):
@@ -410,12 +449,8 @@ class TrainerNoteDirective(SphinxDirective):
     def run(self):
         if self.config.citydiplo_edition != "trainer":
             return []
-        lang = self.config.language or "en"
-        title = TRAINER_TITLE.get(lang, TRAINER_TITLE["en"])
-        if self.arguments:
-            title += f": {self.arguments[0]}"
         node = nodes.admonition(classes=["trainer-note"])
-        node += nodes.title(title, title)
+        node += admonition_title(self, TRAINER_TITLE)
         node += self.parse_content_to_nodes()
         return [node]
 
@@ -434,6 +469,7 @@ def setup(app):
     app.add_directive("trainer-note", TrainerNoteDirective)
     app.add_transform(KeepTaskCheckboxes)
     app.add_transform(RestoreTaskCheckboxes)
+    app.add_transform(UnwrapTitleNames)
     app.connect("builder-inited", on_builder_inited)
     app.connect("env-get-outdated", on_env_get_outdated)
     app.connect("env-purge-doc", on_env_purge_doc)
