@@ -378,7 +378,7 @@ def test_german_edition(built):
     text = normalise(facts.full_text())
     assert "Ausgabe für Trainerinnen und Trainer" in text
     assert "Globales Forum für Migration und Entwicklung" in text  # entity labels in the build language
-    assert "Übung: Draft a statement (20 min)" in text
+    assert "Übung: Draft a statement (20 Min.)" in text
     assert facts.outline[0][1] == "Inhalt"
     assert facts.broken_links == [] and facts.unembedded_fonts == []
     assert facts.tagged and facts.language == "de"
