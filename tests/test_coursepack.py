@@ -102,6 +102,20 @@ def test_pack_definition_mistakes_name_the_line(cp_project):
     assert "pack 'Bad_Name': missing audience, duration, contents" in message
 
 
+def test_pack_texts_in_another_language(cp_project):
+    path = cp_project.root / "conf" / "coursepacks.toml"
+    demo = load_packs(cp_project).packs["demo"]
+    assert demo.title == "A demo module on the GFMD"
+    german = demo.in_language("de")
+    assert (german.title, german.duration) == ("Ein Demo-Modul zum GFMD", "Ein halber Tag (3 Stunden)")
+    assert german.audience == demo.audience  # not given in German: the English stays
+    assert demo.in_language("en") == demo
+    path.write_text(path.read_text() + '\n[packs.demo-plus.de]\ncontents = ["about"]\n')
+    with pytest.raises(CoursePackError) as info:
+        load_packs(cp_project)
+    assert "[packs.demo-plus.de] may only hold title, subtitle, audience, duration; not contents" in str(info.value)
+
+
 def test_cli_reports_definition_mistakes_without_traceback(cp_project, capsys):
     (cp_project.root / "conf" / "coursepacks.toml").write_text("[packs.x\n")
     assert main(["--root", str(cp_project.root), "coursepack", "x"]) == 1
@@ -379,6 +393,7 @@ def test_german_edition(built):
     assert "Ausgabe für Trainerinnen und Trainer" in text
     assert "Globales Forum für Migration und Entwicklung" in text  # entity labels in the build language
     assert "Übung: Draft a statement (20 Min.)" in text
+    assert "Ein Demo-Modul zum GFMD" in text and "Ein halber Tag (3 Stunden)" in text  # [packs.demo.de]
     assert facts.outline[0][1] == "Inhalt"
     assert facts.broken_links == [] and facts.unembedded_fonts == []
     assert facts.tagged and facts.language == "de"

@@ -21,6 +21,7 @@ pages as the website, in a participant and a trainer edition.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 import json
@@ -52,6 +53,10 @@ class CoursePackError(Exception):
     """A pack cannot be built; the message says where and why."""
 
 
+#: Cover texts of a pack that [packs.NAME.LANG] may give in another language
+TRANSLATABLE = ("title", "subtitle", "audience", "duration")
+
+
 @dataclass(frozen=True)
 class Pack:
     name: str
@@ -61,6 +66,12 @@ class Pack:
     contents: tuple[str, ...]
     subtitle: str = ""
     line: int = 0
+    #: language → {title, subtitle, audience, duration} from [packs.NAME.LANG]
+    translations: dict[str, dict[str, str]] = field(default_factory=dict, compare=False)
+
+    def in_language(self, language: str) -> Pack:
+        """The pack with its cover texts in ``language`` where the definition gives them."""
+        return dataclasses.replace(self, **self.translations.get(language, {}))
 
 
 @dataclass(frozen=True)
@@ -114,9 +125,21 @@ def load_packs(project: Project) -> PackSettings:
         if missing:
             problems.append(f"{where}: missing {', '.join(missing)}")
             continue
-        unknown = sorted(set(entry) - {"title", "subtitle", "audience", "duration", "contents"})
+        other_languages = set(project.languages[1:])
+        unknown = sorted(set(entry) - {"title", "subtitle", "audience", "duration", "contents"} - other_languages)
         if unknown:
             problems.append(f"{where}: unknown key(s) {', '.join(unknown)}")
+        translations = {}
+        for language in sorted(other_languages & set(entry)):
+            texts = entry[language]
+            wrong = sorted(set(texts) - set(TRANSLATABLE)) if isinstance(texts, dict) else ["(not a table)"]
+            if wrong:
+                problems.append(
+                    f"{where}: [packs.{name}.{language}] may only hold {', '.join(TRANSLATABLE)}; "
+                    f"not {', '.join(wrong)}"
+                )
+            else:
+                translations[language] = {key: str(value) for key, value in texts.items()}
         contents = []
         for item in entry["contents"]:
             doc = resolve_doc(project.handbook_dir, str(item))
@@ -132,6 +155,7 @@ def load_packs(project: Project) -> PackSettings:
             duration=entry["duration"],
             contents=tuple(contents),
             line=line,
+            translations=translations,
         )
     if problems:
         raise CoursePackError("\n".join(problems))
@@ -444,6 +468,7 @@ def build_pack(
     if edition not in EDITIONS:
         raise CoursePackError(f"unknown edition {edition!r}: choose {' or '.join(EDITIONS)}")
     language = language or project.languages[0]
+    pack = pack.in_language(language)
     status = status if status is not None else io.StringIO()
     seconds: dict[str, float] = {}
     start = time.perf_counter()
