@@ -67,8 +67,9 @@ def normalise(text: str) -> str:
     return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text)).strip()
 
 
-def outline_json(project, name: str, edition: str) -> dict:
-    return json.loads((project.build_dir / ".coursepack" / f"{name}-{edition}" / "pack.json").read_text())
+def outline_json(project, name: str, edition: str, language: str = "") -> dict:
+    tag = f"{name}-{edition}" + (f"-{language}" if language else "")
+    return json.loads((project.build_dir / ".coursepack" / tag / "pack.json").read_text())
 
 
 # ------------------------------------------------------------- definitions
@@ -377,6 +378,7 @@ def test_real_course_packs(real_project, tmp_path):
             assert len(facts.internal_links) > len(chapters)
             texts[edition] = normalise(facts.full_text())
         body = (project.build_dir / ".coursepack" / f"{name}-trainer" / "body.html").read_text()
+        assert "untranslated-note" not in body, f"{name}: the English pack is the source, nothing is untranslated"
         snippets = trainer_note_snippets(body)
         assert snippets, f"{name}: the trainer edition has no trainer notes"
         for snippet in snippets:
@@ -394,6 +396,13 @@ def test_german_edition(built):
     assert "Globales Forum für Migration und Entwicklung" in text  # entity labels in the build language
     assert "Übung: Draft a statement (20 Min.)" in text
     assert "Ein Demo-Modul zum GFMD" in text and "Ein halber Tag (3 Stunden)" in text  # [packs.demo.de]
+    # the fixture has no German catalogues: every chapter says so, and its text is marked English
+    outline = outline_json(built, "demo", "trainer", "de")
+    assert text.count("Dieses Kapitel ist noch nicht ins Deutsche übersetzt") == len(outline["chapters"])
+    body = (built.build_dir / ".coursepack" / "demo-trainer-de" / "body.html").read_text()
+    assert body.count('<div lang="en">') == len(outline["chapters"])
+    chapters = [f"{c['number']} {c['title']}" for c in outline["chapters"]]
+    assert [t for lv, t, _ in facts.outline if lv == 1 and t[0].isdigit()] == chapters  # bookmarks still there
     assert facts.outline[0][1] == "Inhalt"
     assert facts.broken_links == [] and facts.unembedded_fonts == []
     assert facts.tagged and facts.language == "de"

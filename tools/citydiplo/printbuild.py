@@ -40,6 +40,7 @@ from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util import docname_join, logging
 
 from . import __version__
+from .sphinxext import is_translated, state_for
 
 logger = logging.getLogger(__name__)
 
@@ -349,6 +350,8 @@ class CoursePackBuilder(SingleFileHTMLBuilder):
             chapter = nodes.container(classes=["chapter"] + (["in-part"] if use_parts else []), ids=[doc_anchor(doc)])
             chapter["docname"] = doc
             chapter.extend(list(doctree.children))
+            if not is_translated(self.app, state_for(self.env), doc):
+                self.mark_untranslated(chapter)
             tree += chapter
             chapters.append(
                 {
@@ -369,8 +372,6 @@ class CoursePackBuilder(SingleFileHTMLBuilder):
         ):
             self.number_sections(chapter_node, info)
 
-        from .sphinxext import state_for
-
         state = state_for(self.env)
         text = tree.astext()
         outline = {
@@ -383,6 +384,22 @@ class CoursePackBuilder(SingleFileHTMLBuilder):
             "notices": self.notices,
         }
         return tree, outline
+
+    def mark_untranslated(self, chapter: nodes.container) -> None:
+        """A chapter with no catalogue in the pack's language: a note in that
+        language under its title, and its text marked as the source language."""
+        from .coursepack import print_strings
+
+        project = state_for(self.env).project
+        source = project.languages[0]
+        language = self.config.language or source
+        text = print_strings(project, language)["untranslated_chapter"]
+        note = nodes.raw("", f'<p class="untranslated-note" lang="{language}">{_escape(text)}</p>\n', format="html")
+        section = next((c for c in chapter.children if isinstance(c, nodes.section)), None)
+        if section is not None:
+            section.insert(1 if section.children and isinstance(section[0], nodes.title) else 0, note)
+        chapter.insert(0, nodes.raw("", f'<div lang="{source}">\n', format="html"))
+        chapter.append(nodes.raw("", "</div>\n", format="html"))
 
     def part_word(self) -> str:
         return {"de": "Teil"}.get(self.config.language or "en", "Part")
