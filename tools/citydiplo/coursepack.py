@@ -116,6 +116,8 @@ def load_packs(project: Project) -> PackSettings:
         site_url += "/"
     packs: dict[str, Pack] = {}
     problems = []
+    other_languages = set(project.languages[1:])
+    keys = {*TRANSLATABLE, "contents"} | other_languages
     for name, entry in data.get("packs", {}).items():
         line = _line_of(text, name)
         where = f"{PACKS_FILE}:{line}: pack {name!r}"
@@ -125,8 +127,7 @@ def load_packs(project: Project) -> PackSettings:
         if missing:
             problems.append(f"{where}: missing {', '.join(missing)}")
             continue
-        other_languages = set(project.languages[1:])
-        unknown = sorted(set(entry) - {"title", "subtitle", "audience", "duration", "contents"} - other_languages)
+        unknown = sorted(set(entry) - keys)
         if unknown:
             problems.append(f"{where}: unknown key(s) {', '.join(unknown)}")
         translations = {}

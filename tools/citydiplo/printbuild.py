@@ -385,16 +385,21 @@ class CoursePackBuilder(SingleFileHTMLBuilder):
         }
         return tree, outline
 
-    def mark_untranslated(self, chapter: nodes.container) -> None:
-        """A chapter with no catalogue in the pack's language: a note in that
-        language under its title, and its text marked as the source language."""
+    @functools.cached_property
+    def untranslated_note(self) -> str:
+        """The note under the title of an untranslated chapter, in the pack's language."""
         from .coursepack import print_strings
 
         project = state_for(self.env).project
-        source = project.languages[0]
-        language = self.config.language or source
+        language = self.config.language or project.languages[0]
         text = print_strings(project, language)["untranslated_chapter"]
-        note = nodes.raw("", f'<p class="untranslated-note" lang="{language}">{_escape(text)}</p>\n', format="html")
+        return f'<p class="untranslated-note" lang="{language}">{_escape(text)}</p>\n'
+
+    def mark_untranslated(self, chapter: nodes.container) -> None:
+        """A chapter with no catalogue in the pack's language: a note in that
+        language under its title, and its text marked as the source language."""
+        source = state_for(self.env).project.languages[0]
+        note = nodes.raw("", self.untranslated_note, format="html")
         section = next((c for c in chapter.children if isinstance(c, nodes.section)), None)
         if section is not None:
             section.insert(1 if section.children and isinstance(section[0], nodes.title) else 0, note)

@@ -398,10 +398,14 @@ class ExerciseDirective(SphinxDirective):
         return [node]
 
 
+#: Class of the element that holds the name in an exercise or trainer-note title
+TITLE_NAME = "citydiplo-title-name"
+
+
 def admonition_title(directive: SphinxDirective, prefixes: dict[str, str], suffix: str = "") -> nodes.title:
-    """ "Exercise: <name> (45 min)" in the build language. Only the name given
-    in the page is a message for translators; the word before it comes from
-    ``prefixes``, so a translated page shows "Übung: <German name>"."""
+    """The title "Exercise: <name> (45 min)" in the build language. Only the
+    name given in the page is a message for translators; the word before it
+    comes from ``prefixes``, so a translated page shows "Übung: <German name>"."""
     lang = directive.config.language or "en"
     prefix = prefixes.get(lang, prefixes["en"])
     title = nodes.title("", "", translatable=False)
@@ -415,9 +419,6 @@ def admonition_title(directive: SphinxDirective, prefixes: dict[str, str], suffi
     if suffix:
         title += nodes.Text(suffix)
     return title
-
-
-TITLE_NAME = "citydiplo-title-name"
 
 
 class UnwrapTitleNames(SphinxTransform):
