@@ -21,8 +21,8 @@ language = PROJECT.languages[0]
 extensions = [
     "myst_parser",
     "sphinx_design",
-    "citydiplo.sphinxext",
-    "citydiplo.printbuild",  # course packs (`citydiplo coursepack`) and the EPUB's print forms
+    "citydiplo.site.sphinxext",
+    "citydiplo.print.builder",  # course packs (`citydiplo coursepack`) and the EPUB's print forms
 ]
 citydiplo_root = str(ROOT)
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from citydiplo.build import build_site
 from citydiplo.config import load_project
+from citydiplo.site.build import build_site
 
 REPO = Path(__file__).resolve().parent.parent
 TESTS = Path(__file__).resolve().parent

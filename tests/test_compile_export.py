@@ -11,9 +11,9 @@ import pyoxigraph
 import rdflib
 from rdflib.compare import isomorphic
 
-from citydiplo.compile import compile_vocab
-from citydiplo.export import description, export, read_triples
-from citydiplo.load import load
+from citydiplo.graph.export import description, export, read_triples
+from citydiplo.graph.load import load
+from citydiplo.site.compile import compile_vocab
 
 from .conftest import edit
 

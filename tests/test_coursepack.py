@@ -1,6 +1,6 @@
 """Course packs: definitions, print forms, and the PDFs themselves.
 
-The PDFs are opened with pypdf (:mod:`citydiplo.pdfcheck`) and checked for
+The PDFs are opened with pypdf (:mod:`citydiplo.print.pdfcheck`) and checked for
 an outline that matches the chapters, a table of contents with page numbers,
 trainer notes only in the trainer edition, embedded fonts, no missing glyphs
 and internal links that all resolve. The fixture handbook
@@ -22,7 +22,7 @@ import pytest
 
 from citydiplo.cli import main
 from citydiplo.config import load_project
-from citydiplo.coursepack import (
+from citydiplo.print.coursepack import (
     EDITIONS,
     CoursePackError,
     build_pack,
@@ -34,8 +34,8 @@ from citydiplo.coursepack import (
     toctree_entries,
     validate_vocab,
 )
-from citydiplo.pdfcheck import inspect_pdf
-from citydiplo.printforms import DIRECTIVES, ROLES, scan, scan_files, unsupported
+from citydiplo.print.forms import DIRECTIVES, ROLES, scan, scan_files, unsupported
+from citydiplo.print.pdfcheck import inspect_pdf
 
 from .conftest import REPO, TESTS, edit, make_project
 
@@ -169,7 +169,7 @@ def test_scan_finds_directives_and_roles_but_not_code():
 def test_every_component_the_handbook_uses_has_a_print_form():
     """Fails when a page (real handbook or test fixtures) uses a directive or
     role without a print form: add one to conf/print/coursepack.css and to
-    citydiplo.printforms, with a test, before using it."""
+    citydiplo.print.forms, with a test, before using it."""
     roots = [REPO / "handbook", *sorted((TESTS / "roots").iterdir())]
     files = [
         path

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from citydiplo.build import build_site
 from citydiplo.cli import main
 from citydiplo.config import load_project
+from citydiplo.site.build import build_site
 
 from .conftest import require_tool
 from .test_coursepack import make_coursepack_project

@@ -9,9 +9,9 @@ import pytest
 from rdflib import Graph, URIRef
 from rdflib.namespace import RDF, RDFS, SKOS
 
-from citydiplo.load import load
-from citydiplo.query import load_queries, make_store, run_query, to_csv
-from citydiplo.validate import errors, validate
+from citydiplo.graph.load import load
+from citydiplo.graph.query import load_queries, make_store, run_query, to_csv
+from citydiplo.graph.validate import errors, validate
 
 from .conftest import REPO
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from citydiplo.build import build_site
-from citydiplo.export import export
+from citydiplo.graph.export import export
+from citydiplo.site.build import build_site
 
 pytestmark = pytest.mark.slow
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from rdflib import URIRef
 
 from citydiplo.cli import main
-from citydiplo.load import load
-from citydiplo.validate import errors, validate
+from citydiplo.graph.load import load
+from citydiplo.graph.validate import errors, validate
 
 from .conftest import edit
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from citydiplo.build import build_site
-from citydiplo.export import export
+from citydiplo.graph.export import export
+from citydiplo.site.build import build_site
 
 from .conftest import REPO, make_project, require_tool
 from .test_publication import free_port, oxigraph_binary, wait_for

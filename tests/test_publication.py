@@ -26,13 +26,13 @@ import rdflib
 from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, Triple
 from rdflib.compare import isomorphic
 
-from citydiplo import jsonld
-from citydiplo.build import build_site
-from citydiplo.export import CSV_COLUMNS, canonical, csv_names, export, prefixes, read_triples
-from citydiplo.graphview import KINDS
-from citydiplo.publish import by_subject, describe, documents
-from citydiplo.query import load_queries, make_store, run_query, term_text
-from citydiplo.validate import errors, validate
+from citydiplo.graph import jsonld
+from citydiplo.graph.export import CSV_COLUMNS, canonical, csv_names, export, prefixes, read_triples
+from citydiplo.graph.query import load_queries, make_store, run_query, term_text
+from citydiplo.graph.validate import errors, validate
+from citydiplo.graph.views import KINDS
+from citydiplo.site.build import build_site
+from citydiplo.site.publish import by_subject, describe, documents
 
 from .conftest import make_project, require_tool
 
@@ -245,7 +245,7 @@ def test_german_build_embeds_german_schema_org(site):
 
 
 def test_schema_org_script_cannot_close_its_element():
-    from citydiplo.publish import script_json
+    from citydiplo.site.publish import script_json
 
     text = script_json({"name": "</script><script>alert(1)</script> & more"})
     assert "</" not in text and "<" not in text and json.loads(text)["name"].startswith("</script>")
@@ -367,7 +367,7 @@ def test_oxigraph_server_answers_the_real_queries(real_project, tmp_path):
 
     shutil.rmtree(copy.vocab_dir)
     shutil.copytree(real_project.vocab_dir, copy.vocab_dir)
-    from citydiplo.load import load
+    from citydiplo.graph.load import load
 
     if errors(validate(load(copy))):
         pytest.skip("the real graph does not validate yet")
@@ -499,8 +499,8 @@ def documents_digest(project, seed: int) -> str:
     code = (
         "import hashlib, sys\n"
         "from citydiplo.config import load_project\n"
-        "from citydiplo.export import read_triples\n"
-        "from citydiplo.publish import documents\n"
+        "from citydiplo.graph.export import read_triples\n"
+        "from citydiplo.site.publish import documents\n"
         "p = load_project(sys.argv[1])\n"
         "h = hashlib.sha256()\n"
         "for name, data in sorted(documents(p, read_triples(p)).items()):\n"

@@ -15,9 +15,9 @@ import urllib.request
 
 import pytest
 
-from citydiplo.build import build_site
 from citydiplo.cli import main
-from citydiplo.serve import make_server, negotiate, parse_accept, resolve
+from citydiplo.serve.server import make_server, negotiate, parse_accept, resolve
+from citydiplo.site.build import build_site
 
 from .conftest import make_project
 

@@ -6,8 +6,8 @@ import io
 
 import pytest
 
-from citydiplo.build import BuildError, build_site
 from citydiplo.cli import main
+from citydiplo.site.build import BuildError, build_site
 
 from .conftest import edit
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from citydiplo.build import run_sphinx
+from citydiplo.site.build import run_sphinx
 
 from .conftest import REPO
 

@@ -55,7 +55,7 @@ def clear_cache(name: str, edition: str) -> None:
 def main() -> int:
     sys.path.insert(0, str(ROOT / "tools"))
     from citydiplo.config import load_project
-    from citydiplo.coursepack import EDITIONS, load_packs
+    from citydiplo.print.coursepack import EDITIONS, load_packs
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)

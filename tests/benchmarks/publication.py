@@ -23,10 +23,10 @@ import urllib.request
 from pathlib import Path
 
 from citydiplo.config import load_project
-from citydiplo.export import export, read_triples
-from citydiplo.publish import documents, write_site_files
-from citydiplo.query import load_queries, make_store, run_query
-from citydiplo.serve import make_server
+from citydiplo.graph.export import export, read_triples
+from citydiplo.graph.query import load_queries, make_store, run_query
+from citydiplo.serve.server import make_server
+from citydiplo.site.publish import documents, write_site_files
 
 ROOT = Path(__file__).resolve().parents[2]
 

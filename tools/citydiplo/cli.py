@@ -86,8 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_validate(project: Project, args) -> int:
-    from .load import load
-    from .validate import validate
+    from .graph.load import load
+    from .graph.validate import validate
 
     problems = validate(load(project))
     shown = [p for p in problems if p.is_error or not args.quiet]
@@ -103,8 +103,8 @@ def cmd_validate(project: Project, args) -> int:
 
 
 def cmd_build(project: Project, args) -> int:
-    from .build import BuildError, build_site
-    from .export import export
+    from .graph.export import export
+    from .site.build import BuildError, build_site
 
     try:
         out = build_site(project, edition=args.edition, language=args.language, jobs=args.jobs)
@@ -119,7 +119,7 @@ def cmd_build(project: Project, args) -> int:
 
 
 def cmd_export(project: Project, args) -> int:
-    from .export import ExportError, export
+    from .graph.export import ExportError, export
 
     try:
         result = export(project, args.out)
@@ -133,7 +133,7 @@ def cmd_export(project: Project, args) -> int:
 
 
 def cmd_query(project: Project, args) -> int:
-    from .query import QueryError, format_results, resolve_query, run_query
+    from .graph.query import QueryError, format_results, resolve_query, run_query
 
     try:
         text = resolve_query(project, args.query)
@@ -151,7 +151,7 @@ def counts(result) -> str:
 
 
 def cmd_serve(project: Project, args) -> int:
-    from .serve import ServeError, serve
+    from .serve.server import ServeError, serve
 
     try:
         return serve(project, args.site, args.bind, args.port)
@@ -163,7 +163,7 @@ def cmd_serve(project: Project, args) -> int:
 def cmd_coursepack(project: Project, args) -> int:
     import io
 
-    from .coursepack import EDITIONS, CoursePackError, build_pack, load_packs, validate_vocab
+    from .print.coursepack import EDITIONS, CoursePackError, build_pack, load_packs, validate_vocab
 
     try:
         settings = load_packs(project)
@@ -207,7 +207,7 @@ def cmd_coursepack(project: Project, args) -> int:
 
 
 def cmd_epub(project: Project, args) -> int:
-    from .build import BuildError, build_site
+    from .site.build import BuildError, build_site
 
     try:
         out = build_site(project, language=args.language, jobs=args.jobs, builder="epub")

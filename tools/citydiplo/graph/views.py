@@ -13,12 +13,12 @@ from importlib import resources
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, SKOS
 
-from .config import Project
+from ..config import Project
 
 
 def strings() -> dict:
-    """UI strings and labels of reused terms, per language (templates/strings.toml)."""
-    text = resources.files("citydiplo").joinpath("templates/strings.toml").read_text(encoding="utf-8")
+    """UI strings and labels of reused terms, per language (graph/strings.toml)."""
+    text = resources.files("citydiplo.graph").joinpath("strings.toml").read_text(encoding="utf-8")
     return tomllib.loads(text)
 
 
@@ -113,6 +113,17 @@ class GraphView:
         lang = lang or self.lang
         if isinstance(node, Literal):
             return str(node)
+        key = (node, lang)
+        cache = self._labels
+        if key not in cache:
+            cache[key] = self._label(node, lang)
+        return cache[key]
+
+    @cached_property
+    def _labels(self) -> dict:
+        return {}
+
+    def _label(self, node, lang: str) -> str:
         for prop in (SKOS.prefLabel, RDFS.label):
             value = lang_value(self.graph.objects(node, prop), lang)
             if value is not None:
@@ -155,6 +166,16 @@ class GraphView:
 
     def main_class(self, node) -> URIRef | None:
         """The most specific cd: class of an entity."""
+        cache = self._main_classes
+        if node not in cache:
+            cache[node] = self._main_class(node)
+        return cache[node]
+
+    @cached_property
+    def _main_classes(self) -> dict:
+        return {}
+
+    def _main_class(self, node) -> URIRef | None:
         classes = [c for c in self.graph.objects(node, RDF.type) if self.is_term(c)]
         if not classes:
             return None
@@ -177,6 +198,11 @@ class GraphView:
     @cached_property
     def slugs(self) -> dict[str, URIRef]:
         return {self.slug(e): e for e in self.entities}
+
+    @cached_property
+    def entity_set(self) -> frozenset[URIRef]:
+        """The entities, for O(1) membership tests."""
+        return frozenset(self.entities)
 
     @cached_property
     def schemes(self) -> list[URIRef]:

@@ -18,10 +18,10 @@ from sphinx.application import Sphinx
 from sphinx.errors import SphinxError
 from sphinx.util.docutils import docutils_namespace, patch_docutils
 
-from .config import Project
-from .files import replace_dir
-from .load import load
-from .validate import errors, validate
+from ..config import Project
+from ..files import replace_dir
+from ..graph.load import load
+from ..graph.validate import errors, validate
 
 
 class BuildError(Exception):

@@ -18,10 +18,10 @@ import jinja2
 from rdflib import BNode, Literal, URIRef
 from rdflib.namespace import DCTERMS, FOAF, ORG, OWL, RDF, RDFS, SKOS
 
-from .config import Project
-from .files import write_if_changed
-from .graphview import KINDS, GraphView, Kind, date_key, lang_value
-from .query import load_queries
+from ..config import Project
+from ..files import write_if_changed
+from ..graph.query import load_queries
+from ..graph.views import KINDS, GraphView, Kind, date_key, lang_value
 
 #: Folders below handbook/ that hold generated pages only (git-ignored).
 GENERATED_DIRS = ("id", "def", "reference/generated")
@@ -46,7 +46,7 @@ class CompileResult:
 
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("citydiplo", "templates"),
+        loader=jinja2.PackageLoader("citydiplo.site", "templates"),
         autoescape=False,
         keep_trailing_newline=True,
         trim_blocks=True,
@@ -74,7 +74,7 @@ class Compiler:
         if isinstance(node, Literal):
             return md(node)
         if view.is_entity(node):
-            if node in view.slugs.values():
+            if node in view.entity_set:
                 return f"[{md(view.label(node))}]({base}id/{view.slug(node)}.md)"
             return md(view.label(node))
         if view.is_term(node):

@@ -16,7 +16,7 @@ from pathlib import Path
 import pyoxigraph
 from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, Store
 
-from .config import Project
+from ..config import Project
 
 
 class QueryError(Exception):

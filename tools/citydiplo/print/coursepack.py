@@ -5,11 +5,11 @@ pages as the website, in a participant and a trainer edition.
 
 1. :func:`pack_documents` follows the toctrees of the pack's pages to every
    page it holds; :func:`check_components` makes sure each component they use
-   has a print form (:mod:`citydiplo.printforms`);
+   has a print form (:mod:`citydiplo.print.forms`);
 2. a generated root page ``handbook/_coursepacks/<name>.md`` (git-ignored,
    excluded from the website) holds a hidden toctree of the pack's pages;
 3. Sphinx reads only those pages and the ``coursepack`` builder
-   (:mod:`citydiplo.printbuild`) writes them as flat, numbered chapters plus
+   (:mod:`citydiplo.print.builder`) writes them as flat, numbered chapters plus
    an outline (``build/.coursepack/<name>-<edition>/``), warnings as errors;
 4. :func:`compose_html` adds the cover, the table of contents and the
    glossary appendix, with the print stylesheet from ``conf/print/``;
@@ -35,8 +35,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .config import Project
-from .files import write_if_changed
+from ..config import Project
+from ..files import write_if_changed
 
 EDITIONS = ("participant", "trainer")
 PACKS_FILE = Path("conf") / "coursepacks.toml"
@@ -255,7 +255,7 @@ def pack_documents(handbook: Path, contents: tuple[str, ...] | list[str]) -> lis
 
 def check_components(project: Project, docs: list[str]) -> None:
     """Fail when a page of the pack uses a component without a print form."""
-    from .printforms import scan_files, unsupported
+    from .forms import scan_files, unsupported
 
     uses = scan_files([project.handbook_dir / f"{doc}.md" for doc in docs], project.root)
     bad = unsupported(uses)
@@ -285,8 +285,8 @@ def sphinx_overrides(project: Project, pack: Pack, docs: list[str], edition: str
 
     conf = eval_config_file(project.conf_dir / "conf.py", Tags())
     extensions = list(conf.get("extensions", []))
-    if "citydiplo.printbuild" not in extensions:
-        extensions.append("citydiplo.printbuild")
+    if "citydiplo.print.builder" not in extensions:
+        extensions.append("citydiplo.print.builder")
     exclude = [p for p in conf.get("exclude_patterns", []) if not p.startswith(PACK_SOURCE_DIR)]
     root = f"{PACK_SOURCE_DIR}/{pack.name}"
     return {
@@ -306,7 +306,7 @@ def sphinx_overrides(project: Project, pack: Pack, docs: list[str], edition: str
 def run_pack_sphinx(project: Project, pack: Pack, docs: list[str], edition: str, language: str, site_url: str, status):
     from sphinx.errors import SphinxError
 
-    from .build import run_sphinx
+    from ..site.build import run_sphinx
 
     tag = f"{pack.name}-{edition}" + (f"-{language}" if language != project.languages[0] else "")
     outdir = project.build_dir / ".coursepack" / tag
@@ -503,8 +503,8 @@ def build_pack(
 
 
 def validate_vocab(project: Project) -> None:
-    from .load import load
-    from .validate import errors, validate
+    from ..graph.load import load
+    from ..graph.validate import errors, validate
 
     problems = errors(validate(load(project)))
     if problems:

@@ -2,9 +2,9 @@
 the ``{entity}`` role and the ``query``, ``exercise`` and ``trainer-note``
 directives.
 
-The work is done by the pure functions in :mod:`citydiplo.load`,
-:mod:`citydiplo.validate`, :mod:`citydiplo.compile` and
-:mod:`citydiplo.query`; this module only connects them to Sphinx events and
+The work is done by the pure functions in :mod:`citydiplo.graph.load`,
+:mod:`citydiplo.graph.validate`, :mod:`citydiplo.site.compile` and
+:mod:`citydiplo.graph.query`; this module only connects them to Sphinx events and
 turns problems into typed warnings (``citydiplo.vocab``, ``citydiplo.link``,
 ``citydiplo.query``, ``citydiplo.content``) so that ``-W`` fails the build.
 """
@@ -26,13 +26,13 @@ from sphinx.transforms import SphinxTransform
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective, SphinxRole
 
-from . import __version__
+from .. import __version__
+from ..config import Project, load_project
+from ..graph.load import Vocab, load
+from ..graph.query import Query, QueryError, load_queries, make_store, run_query
+from ..graph.validate import errors, validate
+from ..graph.views import GraphView
 from .compile import GENERATED_DIRS, compile_pages, sync
-from .config import Project, load_project
-from .graphview import GraphView
-from .load import Vocab, load
-from .query import Query, QueryError, load_queries, make_store, run_query
-from .validate import errors, validate
 
 logger = logging.getLogger(__name__)
 
@@ -202,7 +202,7 @@ def is_translated(app, state: State, docname: str) -> bool:
 def on_build_finished(app, exception) -> None:
     """Write each IRI's RDF files (id/<slug>.ttl, .jsonld …) and the dump (dist/) into the site."""
     if exception is None and app.builder.name == "html":
-        from .export import ExportError
+        from ..graph.export import ExportError
         from .publish import write_site_files
 
         state = state_for(app.env)

@@ -36,7 +36,7 @@ from pathlib import Path
 import pyoxigraph
 from pyoxigraph import DefaultGraph, NamedNode, QueryResultsFormat, RdfFormat, Store
 
-from .config import Project
+from ..config import Project
 
 #: What a resource IRI can be answered with, in the server's order of preference.
 OFFERS = (("html", "text/html"), ("ttl", "text/turtle"), ("jsonld", "application/ld+json"))
@@ -369,7 +369,7 @@ def load_store(project: Project, site: Path) -> tuple[Store, str]:
     if dump.is_file():
         store.load(path=str(dump), format=RdfFormat.N_TRIPLES)
         return store, project.rel(dump)
-    from .export import dump_graph
+    from ..graph.export import dump_graph
 
     store.extend(pyoxigraph.Quad(t.subject, t.predicate, t.object, DefaultGraph()) for t in dump_graph(project))
     return store, "vocab/"

@@ -34,11 +34,11 @@ from pyoxigraph import (
     Triple,
 )
 
+from ..config import Project
+from ..files import replace_dir
 from . import jsonld
-from .config import Project
-from .files import replace_dir
-from .graphview import KINDS, GraphView
 from .query import content_files
+from .views import KINDS, GraphView
 
 NS = {
     "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",

@@ -14,8 +14,8 @@ import pyshacl
 from rdflib import BNode, Literal, URIRef
 from rdflib.namespace import RDF, SH
 
+from ..problems import ERROR, NOTICE, Problem
 from .load import Vocab
-from .problems import ERROR, NOTICE, Problem
 
 SEVERITY = {SH.Violation: ERROR, SH.Warning: ERROR, SH.Info: NOTICE}
 

@@ -33,10 +33,10 @@ from rdflib import Literal as RdfLiteral
 from rdflib import URIRef
 from rdflib.namespace import DCTERMS, FOAF, ORG, OWL, RDF, RDFS, SKOS
 
-from .config import Project
-from .export import NS, canonical, description, export, rdf_text, read_triples
-from .files import write_if_changed
-from .graphview import GraphView
+from ..config import Project
+from ..files import write_if_changed
+from ..graph.export import NS, canonical, description, export, rdf_text, read_triples
+from ..graph.views import GraphView
 
 #: The files each described resource gets: suffix and media type.
 FORMATS = (("ttl", "text/turtle"), ("jsonld", "application/ld+json"))

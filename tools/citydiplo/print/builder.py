@@ -13,10 +13,10 @@ chapter per page, instead of nested where their toctrees are:
 - links to pages outside the pack point at the website, links to entities at
   their IRI, ``{term}`` links at the glossary appendix;
 - tab sets, dropdowns and other components get their print form
-  (:mod:`citydiplo.printforms`).
+  (:mod:`citydiplo.print.forms`).
 
 It writes ``body.html`` (the chapters) and ``pack.json`` (the outline, the
-glossary terms the pack uses, notices); :mod:`citydiplo.coursepack` puts
+glossary terms the pack uses, notices); :mod:`citydiplo.print.coursepack` puts
 them together with the cover and the table of contents and renders the PDF.
 
 The EPUB builder gets the same print forms (:class:`PrintForms`) and
@@ -39,8 +39,8 @@ from sphinx.builders.singlehtml import SingleFileHTMLBuilder
 from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util import docname_join, logging
 
-from . import __version__
-from .sphinxext import is_translated, state_for
+from .. import __version__
+from ..site.sphinxext import is_translated, state_for
 
 logger = logging.getLogger(__name__)
 
@@ -209,7 +209,7 @@ class OutsideDocLinks(SphinxPostTransform):
 
 @functools.cache
 def _project(root):
-    from .config import load_project
+    from ..config import load_project
 
     return load_project(root)
 
@@ -244,7 +244,7 @@ def on_missing_reference(app, env, node, contnode):
             return None
         return _external(outside_uri(app.config, docname), contnode)
     if reftype == "term":
-        from .sphinxext import state_for
+        from ..site.sphinxext import state_for
 
         index = app.builder.glossary_index(state_for(env).view)
         concept = index.get(node["reftarget"].casefold())

@@ -18,8 +18,8 @@ import rdflib
 from rdflib import BNode, Graph, URIRef
 from rdflib.namespace import RDF
 
-from .config import Project
-from .problems import Problem
+from ..config import Project
+from ..problems import Problem
 
 PREFIX_RE = re.compile(r"^\s*(?:@prefix|PREFIX)\s+([A-Za-z][\w.-]*)?:\s*<([^>]*)>", re.IGNORECASE)
 SUBJECT_RE = re.compile(r"^(<[^>\s]*>|[A-Za-z][\w.-]*:[\w.-]*|:[\w.-]+)(?=[\s;,.]|$)")

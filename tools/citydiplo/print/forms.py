@@ -1,6 +1,6 @@
 """The print form of every component the handbook may use.
 
-The course packs (:mod:`citydiplo.coursepack`) print the same pages as the
+The course packs (:mod:`citydiplo.print.coursepack`) print the same pages as the
 website, so every directive and role a page uses needs a form on paper:
 tabs become consecutive sections, dropdowns are open, cards become boxes.
 :data:`DIRECTIVES` and :data:`ROLES` list what has one (the styles are in
@@ -29,7 +29,7 @@ DIRECTIVES: dict[str, str] = {
     "error": "a box with a thick bar on the left and its title",
     "seealso": "a box with a bar on the left and its title",
     "admonition": "a box with a bar on the left and its title",
-    # the project's own directives (citydiplo.sphinxext)
+    # the project's own directives (citydiplo.site.sphinxext)
     "exercise": "a framed box set apart, its title and duration in a band",
     "trainer-note": "a shaded, dashed box, only in the trainer edition",
     "query": "a table with a caption",
