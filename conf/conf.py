@@ -38,11 +38,12 @@ myst_enable_extensions = [
     "colon_fence",
     "deflist",
     "fieldlist",
-    "substitution",
     "tasklist",
 ]
+# No "substitution": MyST evaluates {{ … }} with Jinja, and nothing from the
+# data may reach an evaluator. Project settings come through the
+# {project}`version` role instead (citydiplo.site.sphinxext).
 myst_heading_anchors = 3
-myst_substitutions = {"version": PROJECT.version}
 
 # German comes as a translation of the English source (gettext catalogues).
 locale_dirs = [str(ROOT / "handbook" / "locales")]

@@ -59,6 +59,7 @@ DIRECTIVES: dict[str, str] = {
 #: Role → its print form.
 ROLES: dict[str, str] = {
     "entity": "the label, linked to the entity's IRI",
+    "project": "the project setting as plain text (e.g. the version)",
     "term": "the text, linked to the glossary appendix",
     "ref": "the text, linked to the target in the pack (or to the website)",
     "doc": "the page title, linked to the chapter in the pack (or to the website)",

@@ -19,6 +19,22 @@ from rdflib import BNode, Literal, URIRef
 from rdflib.namespace import DCTERMS, FOAF, ORG, OWL, RDF, RDFS, SKOS
 
 from ..config import Project
+from ..escape import (
+    SLUG,
+    TERM_NAME,
+    EscapeError,
+    MyST,
+    colon_fence,
+    finalize,
+    html_attr,
+    myst_code,
+    myst_fence,
+    myst_ident,
+    myst_inline,
+    myst_join,
+    myst_url,
+    safe,
+)
 from ..files import write_if_changed
 from ..graph.query import load_queries
 from ..graph.views import KINDS, GraphView, Kind, date_key, lang_value
@@ -29,12 +45,23 @@ GENERATED_DIRS = ("id", "def", "reference/generated")
 SCHEMA = "https://schema.org/"
 PROV_DERIVED = URIRef("http://www.w3.org/ns/prov#wasDerivedFrom")
 
-MD_SPECIAL = re.compile(r"([\\`*_\[\]<>{}|#$~^])")
+#: Inline MyST for a value from the graph (the one escaping boundary: :mod:`citydiplo.escape`).
+md = myst_inline
 
 
-def md(text) -> str:
-    """Escape text for inline MyST (tables, definition lists, headings)."""
-    return MD_SPECIAL.sub(r"\\\1", str(text)).replace("\n", " ")
+def ucfirst(text):
+    """Upper-case the first letter; MyST stays MyST."""
+    if not text:
+        return text
+    if isinstance(text, MyST) and text.startswith("\\"):
+        return text
+    out = text[:1].upper() + text[1:]
+    return MyST(out) if isinstance(text, MyST) else out
+
+
+def join(items, sep: str = ", ") -> MyST:
+    """Jinja ``join`` that escapes every item that is not already MyST."""
+    return myst_join(items, sep)
 
 
 @dataclass
@@ -45,17 +72,32 @@ class CompileResult:
 
 
 def environment() -> jinja2.Environment:
+    """The page templates' environment: every printed value is escaped for
+    inline MyST unless it is :class:`~citydiplo.escape.MyST` already
+    (``finalize``); names in labels and paths are checked (``ident``), code
+    goes through ``code`` and ``fence``."""
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("citydiplo.site", "templates"),
         autoescape=False,
+        finalize=finalize,
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,
     )
     env.filters["md"] = md
-    env.filters["ucfirst"] = lambda text: text[:1].upper() + text[1:]
+    env.filters["ucfirst"] = ucfirst
+    env.filters["join"] = join
+    env.filters["ident"] = myst_ident
+    env.filters["code"] = myst_code
+    env.filters["fence"] = myst_fence
+    env.filters["html_attr"] = html_attr
     return env
+
+
+def ui_strings(view: GraphView):
+    """The UI strings (project text, not data) for templates, marked as MyST."""
+    return lambda key: safe(view.ui(key))
 
 
 class Compiler:
@@ -68,25 +110,30 @@ class Compiler:
         self.env = environment()
 
     # ------------------------------------------------------------ rendering
-    def link(self, node, base: str) -> str:
-        """A MyST link (or text) for any node, relative to ``base``."""
+    def link(self, node, base: str) -> MyST:
+        """A MyST link (or escaped text) for any node, relative to ``base``."""
         view = self.view
         if isinstance(node, Literal):
             return md(node)
         if view.is_entity(node):
             if node in view.entity_set:
-                return f"[{md(view.label(node))}]({base}id/{view.slug(node)}.md)"
+                slug = myst_ident(view.slug(node), SLUG)
+                return MyST(f"[{md(view.label(node))}]({base}id/{slug}.md)")
             return md(view.label(node))
         if view.is_term(node):
-            return f"[{md(view.label(node))}]({base}def/{view.term_name(node)}.md)"
+            name = myst_ident(view.term_name(node), TERM_NAME)
+            return MyST(f"[{md(view.label(node))}]({base}def/{name}.md)")
         if isinstance(node, URIRef):
             text = str(node)
             if text.startswith(("http://", "https://")):
                 shown = re.sub(r"^https?://(www\.)?", "", text).rstrip("/")
                 shown = shown if len(shown) <= 70 else shown[:67] + "…"
-                return f"[{md(shown)}]({text})"
+                try:
+                    return MyST(f"[{md(shown)}]({myst_url(text)})")
+                except EscapeError:
+                    return md(text)
             return md(text)
-        return ""
+        return MyST("")
 
     def prop_label(self, prop) -> str:
         return self.view.label(prop)
@@ -119,8 +166,8 @@ class Compiler:
         if note:
             details.append(note)
         if details:
-            bits.append("(" + md("; ".join(details)) + ")")
-        return " ".join(bits)
+            bits.append(MyST("(" + md("; ".join(details)) + ")"))
+        return myst_join(bits, " ")
 
     # ----------------------------------------------------------- entity page
     SKIP_OUT: ClassVar[set] = {
@@ -324,11 +371,11 @@ class Compiler:
         entity_tpl = self.env.get_template("entity.md.j2")
         for node in view.entities:
             ctx = self.entity_context(node)
-            out[f"id/{ctx['slug']}.md"] = entity_tpl.render(e=ctx, ui=view.ui)
+            out[f"id/{ctx['slug']}.md"] = entity_tpl.render(e=ctx, ui=ui_strings(view))
         term_tpl = self.env.get_template("term.md.j2")
         for term in view.terms:
             ctx = self.term_context(term)
-            out[f"def/{ctx['name']}.md"] = term_tpl.render(t=ctx, ui=view.ui)
+            out[f"def/{ctx['name']}.md"] = term_tpl.render(t=ctx, ui=ui_strings(view))
 
         directory_tpl = self.env.get_template("directory.md.j2")
         for kind in KINDS:
@@ -339,7 +386,7 @@ class Compiler:
                 kind=kind,
                 title=kind.title.get(view.lang, kind.title["en"]),
                 rows=rows,
-                ui=view.ui,
+                ui=ui_strings(view),
                 dated=kind.key in ("meetings", "documents"),
             )
         out["reference/generated/concept-schemes.md"] = self.env.get_template("schemes.md.j2").render(
@@ -356,15 +403,14 @@ class Compiler:
                 for s in view.schemes
                 if view.slug(s) != "glossary"
             ],
-            ui=view.ui,
+            ui=ui_strings(view),
         )
         out["reference/generated/ontology.md"] = self.env.get_template("ontology.md.j2").render(
             classes=[self.term_context(t, "../../") for t in view.terms if (t, RDF.type, OWL.Class) in self.graph],
             properties=[
                 self.term_context(t, "../../") for t in view.terms if (t, RDF.type, OWL.Class) not in self.graph
             ],
-            ui=view.ui,
-            md=md,
+            ui=ui_strings(view),
         )
         out["reference/generated/glossary.md"] = self.glossary_page()
         out["reference/generated/timeline.md"] = self.timeline_page()
@@ -409,7 +455,7 @@ class Compiler:
                         "related": sorted(self.link(r, "../../") for r in self.graph.objects(concept, SKOS.related)),
                     }
                 )
-        return self.env.get_template("glossary.md.j2").render(terms=terms, ui=view.ui)
+        return self.env.get_template("glossary.md.j2").render(terms=terms, ui=ui_strings(view))
 
     def timeline_page(self) -> str:
         view, graph = self.view, self.graph
@@ -435,7 +481,7 @@ class Compiler:
         years: dict[str, list] = {}
         for event in events:
             years.setdefault(event["year"], []).append(event)
-        return self.env.get_template("timeline.md.j2").render(years=years, ui=view.ui)
+        return self.env.get_template("timeline.md.j2").render(years=years, ui=ui_strings(view))
 
     def routes_page(self) -> str:
         view, graph, cd = self.view, self.graph, self.cd
@@ -447,7 +493,7 @@ class Compiler:
             rows = []
             for option in options:
                 route = graph.value(option, URIRef(cd + "route"))
-                via = ", ".join(sorted(self.link(v, "../../") for v in graph.objects(option, URIRef(cd + "via"))))
+                via = myst_join(sorted(self.link(v, "../../") for v in graph.objects(option, URIRef(cd + "via"))))
                 rows.append(
                     {
                         "route": self.link(route, "../../") if route is not None else "",
@@ -459,7 +505,7 @@ class Compiler:
             rows.sort(key=lambda r: (r["sort"], r["note"]))
             forums.append({"link": self.link(node, "../../"), "label": view.label(node), "rows": rows})
         forums.sort(key=lambda f: f["label"].casefold())
-        return self.env.get_template("routes.md.j2").render(forums=forums, ui=view.ui)
+        return self.env.get_template("routes.md.j2").render(forums=forums, ui=ui_strings(view))
 
     def queries_page(self) -> str:
         view = self.view
@@ -469,10 +515,11 @@ class Compiler:
                 "title": q.title_de if view.lang == "de" and q.title_de else q.title,
                 "description": q.description,
                 "text": q.text,
+                "colons": safe(colon_fence(q.text)),
             }
             for q in load_queries(view.project)
         ]
-        return self.env.get_template("queries.md.j2").render(queries=queries, ui=view.ui)
+        return self.env.get_template("queries.md.j2").render(queries=queries, ui=ui_strings(view))
 
 
 def compile_pages(view: GraphView) -> dict[str, str]:

@@ -255,6 +255,26 @@ class EntityRole(SphinxRole):
         return [ref], []
 
 
+class ProjectRole(SphinxRole):
+    """``{project}`version```: a project setting from conf/citydiplo.toml as
+    text. It replaces MyST substitutions, which evaluate Jinja and are off."""
+
+    FIELDS: ClassVar[tuple[str, ...]] = ("version", "name", "base_iri", "publisher", "licence")
+
+    def run(self):
+        key = self.text.strip()
+        if key not in self.FIELDS:
+            logger.warning(
+                f"unknown project setting {key!r} (known: {', '.join(self.FIELDS)})",
+                type="citydiplo",
+                subtype="content",
+                location=self.get_location(),
+            )
+            return [nodes.literal(self.rawtext, key)], []
+        state = state_for(self.env)
+        return [nodes.Text(str(getattr(state.project, key)))], []
+
+
 # ---------------------------------------------------------- translations
 CHECKBOX = "task-list-item-checkbox"
 
@@ -465,6 +485,7 @@ def setup(app):
         "citydiplo_require_review", ["modules/", "how-to/", "explanation/", "about/"], "env", types=[list]
     )
     app.add_role("entity", EntityRole())
+    app.add_role("project", ProjectRole())
     app.add_directive("query", QueryDirective)
     app.add_directive("exercise", ExerciseDirective)
     app.add_directive("trainer-note", TrainerNoteDirective)

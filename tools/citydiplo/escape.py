@@ -1,0 +1,168 @@
+"""The escaping boundary: one function per output language.
+
+Every value that comes from ``vocab/`` (labels, definitions, notes, dates,
+IRIs, query titles) passes one of these functions before it is written into
+a generated page. Nothing from the data may reach an evaluator: MyST
+substitutions are switched off (``conf/conf.py``), and the text written here
+cannot open a role, a directive, raw HTML or a code fence.
+
+* :func:`myst_inline` — running text in MyST (paragraphs, headings, table
+  cells, definition lists, glossary terms);
+* :func:`myst_code` — an inline code span;
+* :func:`myst_fence` — a fenced code block (for examples and query texts);
+* :func:`myst_url` — the destination of a Markdown link;
+* :func:`myst_ident` — a name used in a label, a target or a path (checked,
+  never escaped: a name that does not match is an error);
+* :func:`html_attr` / :func:`html_text` — raw HTML attribute values and text;
+* :func:`csv_cell` — a spreadsheet cell (no formula injection).
+
+Text that is already safe MyST is marked by the type :class:`MyST`; the Jinja
+environment of the page compiler escapes every other value it prints
+(:func:`finalize`), so a value that was forgotten is escaped, not trusted.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable
+from urllib.parse import quote, urlsplit
+
+
+class EscapeError(ValueError):
+    """A value cannot be written safely (e.g. a malformed identifier)."""
+
+
+class MyST(str):
+    """Text that is already MyST markup, made by a function of this module."""
+
+    __slots__ = ()
+
+
+#: CommonMark lets any ASCII punctuation be escaped with a backslash; we
+#: escape all of it, so no character of a value can start markup.
+_PUNCTUATION = re.compile(r"""([!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])""")
+#: Line breaks and other control characters become spaces.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\u0085]+")
+
+#: Slugs of things (``id/<slug>``) and names of ontology terms (``def/<name>``).
+SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+TERM_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
+_IDENT = re.compile(r"^[A-Za-z0-9]+(?:[-_][A-Za-z0-9]+)*$")
+
+
+def plain(text) -> str:
+    """Text with line breaks and control characters made spaces, trimmed."""
+    return _CONTROL.sub(" ", str(text)).strip()
+
+
+def myst_inline(text) -> MyST:
+    """Escape text for inline MyST: every punctuation character is escaped."""
+    if isinstance(text, MyST):
+        return text
+    return MyST(_PUNCTUATION.sub(r"\\\1", plain(text)))
+
+
+def myst_join(items: Iterable, sep: str = ", ") -> MyST:
+    """Join values; each one that is not already MyST is escaped."""
+    separator = _PUNCTUATION.sub(r"\\\1", _CONTROL.sub(" ", sep))
+    return MyST(separator.join(myst_inline(item) for item in items))
+
+
+def safe(text: str) -> MyST:
+    """Mark text written by the project's own code (templates, UI strings) as MyST."""
+    return MyST(text)
+
+
+def myst_code(text) -> MyST:
+    """An inline code span that shows ``text`` literally."""
+    value = plain(text)
+    longest = max((len(run) for run in re.findall(r"`+", value)), default=0)
+    ticks = "`" * (longest + 1)
+    pad = " " if value.startswith("`") or value.endswith("`") or not value else ""
+    return MyST(f"{ticks}{pad}{value}{pad}{ticks}")
+
+
+def fence_ticks(text: str) -> str:
+    """A backtick run longer than any in ``text`` (at least three)."""
+    longest = max((len(run) for run in re.findall(r"`{3,}", text)), default=0)
+    return "`" * max(3, longest + 1)
+
+
+def colon_fence(text: str) -> str:
+    """A colon run longer than any that starts a line of ``text`` (at least three)."""
+    longest = max((len(m) for m in re.findall(r"^[ \t]*(:{3,})", text, flags=re.M)), default=0)
+    return ":" * max(3, longest + 1)
+
+
+_FENCE_LANGS = {"", "turtle", "sparql", "json", "text"}
+
+
+def myst_fence(text, lang: str = "") -> MyST:
+    """A fenced code block showing ``text`` literally (lines kept)."""
+    if lang not in _FENCE_LANGS:
+        raise EscapeError(f"unknown code block language {lang!r}")
+    body = str(text).replace("\r\n", "\n").replace("\r", "\n").strip("\n")
+    body = re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", " ", body)
+    ticks = fence_ticks(body)
+    return MyST(f"{ticks}{lang}\n{body}\n{ticks}")
+
+
+_URL_SAFE = "-._~:/?#@!$&*+,;=%"
+
+
+def myst_url(url) -> str:
+    """A link destination for an external ``http(s)`` URL, or raise :class:`EscapeError`.
+
+    The URL is percent-encoded except for characters that cannot end or break
+    the destination, and written in angle brackets.
+    """
+    text = plain(url)
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise EscapeError(f"not an http(s) URL: {text!r}")
+    return "<" + quote(text, safe=_URL_SAFE + "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") + ">"
+
+
+def myst_ident(name, pattern: re.Pattern = _IDENT) -> MyST:
+    """A checked identifier (slug, term or query name) for labels, targets and paths."""
+    text = str(name)
+    if not pattern.match(text):
+        raise EscapeError(f"not a valid name: {text!r}")
+    return MyST(text)
+
+
+def html_text(text) -> str:
+    return html.escape(str(text), quote=False)
+
+
+def html_attr(text) -> str:
+    return html.escape(str(text), quote=True)
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "|", "%")
+
+
+def csv_cell(text) -> str:
+    """A CSV cell that a spreadsheet will not read as a formula (OWASP advice)."""
+    value = str(text)
+    if value.startswith(_FORMULA_START) and not _is_number(value):
+        return "'" + value
+    return value
+
+
+def _is_number(value: str) -> bool:
+    return re.fullmatch(r"[+-]?\d+(\.\d+)?", value) is not None
+
+
+def finalize(value) -> str:
+    """Jinja ``finalize``: escape every printed value that is not already MyST."""
+    if value is None:
+        return ""
+    if isinstance(value, MyST):
+        return value
+    if isinstance(value, bool):
+        raise EscapeError("a template printed a boolean")
+    if isinstance(value, int):
+        return str(value)
+    return myst_inline(value)
