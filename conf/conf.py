@@ -57,6 +57,7 @@ html_theme = "furo"
 html_title = "City diplomacy on migration"
 html_static_path = ["_static"]
 html_css_files = ["citydiplo.css"]
+html_js_files = [("citydiplo-dates.js", {"defer": "defer"})]
 html_copy_source = False
 html_show_sourcelink = False
 html_last_updated_fmt = None

@@ -140,6 +140,23 @@ def html_attr(text) -> str:
     return html.escape(str(text), quote=True)
 
 
+def html_json_script(data, element_id: str, css_class: str, **attrs: str) -> MyST:
+    """A ``<script type="application/json">`` block carrying ``data`` for the
+    page's own JavaScript (a raw HTML block in MyST). ``<``, ``>`` and ``&``
+    are written as JSON escapes, so no value can end the element; the
+    attributes are escaped; the id and class are checked."""
+    import json
+
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    text = text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+    text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    extra = "".join(f' data-{myst_ident(k.replace("_", "-"))}="{html_attr(v)}"' for k, v in sorted(attrs.items()))
+    return MyST(
+        f'<script type="application/json" id="{myst_ident(element_id)}" class="{myst_ident(css_class)}"{extra}>'
+        f"{text}</script>"
+    )
+
+
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "|", "%")
 
 

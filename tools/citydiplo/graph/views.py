@@ -4,6 +4,7 @@ query renderer share: labels in a language, the entities and their kinds."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import tomllib
 from dataclasses import dataclass
@@ -200,6 +201,11 @@ class GraphView:
         return {self.slug(e): e for e in self.entities}
 
     @cached_property
+    def today(self) -> dt.date:
+        """The build date, for what lies ahead and what has gone stale."""
+        return today()
+
+    @cached_property
     def entity_set(self) -> frozenset[URIRef]:
         """The entities, for O(1) membership tests."""
         return frozenset(self.entities)
@@ -228,4 +234,8 @@ class GraphView:
 
 
 def today() -> dt.date:
+    """The build date: ``$SOURCE_DATE_EPOCH`` if set (reproducible builds), else today."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.isdigit():
+        return dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC).date()
     return dt.date.today()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import ClassVar
 
@@ -27,6 +28,7 @@ from ..escape import (
     colon_fence,
     finalize,
     html_attr,
+    html_json_script,
     myst_code,
     myst_fence,
     myst_ident,
@@ -38,6 +40,7 @@ from ..escape import (
 from ..files import write_if_changed
 from ..graph.query import load_queries
 from ..graph.views import KINDS, GraphView, Kind, date_key, lang_value
+from . import dates, events
 
 #: Folders below handbook/ that hold generated pages only (git-ignored).
 GENERATED_DIRS = ("id", "def", "reference/generated")
@@ -147,14 +150,24 @@ class Compiler:
         return f"{self.prop_label(prop)} (inverse)"
 
     def period(self, node) -> str:
-        start = self.graph.value(node, URIRef(SCHEMA + "startDate"))
-        end = self.graph.value(node, URIRef(SCHEMA + "endDate"))
-        parts = []
-        if start is not None:
-            parts.append(f"{self.view.ui('since')} {start}")
-        if end is not None:
-            parts.append(f"{self.view.ui('until')} {end}")
-        return ", ".join(parts)
+        """A role's or membership's period in years: "2018–2026", "since 2018"."""
+        start = dates.parse(self.graph.value(node, URIRef(SCHEMA + "startDate")))
+        end = dates.parse(self.graph.value(node, URIRef(SCHEMA + "endDate")))
+        if start is not None and end is None:
+            return f"{self.view.ui('since')} {start.first.year}"
+        if start is None and end is not None:
+            return f"{self.view.ui('until')} {end.first.year}"
+        return dates.years(start, end)
+
+    def when(self, node, start_prop, end_prop=None) -> str:
+        """A checked date or period of ``node`` as a reader reads it ("5–8 May 2026")."""
+        start = self.graph.value(node, start_prop)
+        end = self.graph.value(node, end_prop) if end_prop is not None else None
+        first, last = dates.parse(start), dates.parse(end)
+        if first is None and last is None:
+            # not a date of a known form: shown as the text it is (escaped), never trusted
+            return " – ".join(str(v) for v in (start, end) if v is not None)
+        return dates.span(first, last, self.view.lang)
 
     def membership_text(self, membership, other, base: str) -> str:
         bits = [self.link(other, base)]
@@ -228,6 +241,14 @@ class Compiler:
         for subject, prop in graph.subject_predicates(node):
             if prop in symmetric and view.is_entity(subject) and subject != node:
                 by_prop.setdefault(prop, []).append(subject)
+        start_prop, end_prop = URIRef(SCHEMA + "startDate"), URIRef(SCHEMA + "endDate")
+        if start_prop in by_prop or end_prop in by_prop:  # one "Date" line, start before end
+            by_prop.pop(start_prop, None)
+            by_prop.pop(end_prop, None)
+            facts.append({"label": view.ui("date"), "vals": [md(self.when(node, start_prop, end_prop))]})
+        if DCTERMS.issued in by_prop:
+            by_prop.pop(DCTERMS.issued)
+            facts.append({"label": self.prop_label(DCTERMS.issued), "vals": [md(self.when(node, DCTERMS.issued))]})
         for prop, values in sorted(by_prop.items(), key=lambda kv: self.prop_label(kv[0]).casefold()):
             rendered = sorted({self.link(v, base) for v in values if self.link(v, base)}, key=str.casefold)
             if rendered:
@@ -300,8 +321,8 @@ class Compiler:
             "notes": view.texts(node, SKOS.note),
             "sources": sources,
             "homepages": homepages,
-            "last_checked": str(graph.value(node, URIRef(cd + "lastChecked")) or ""),
-            "valid_until": str(graph.value(node, URIRef(cd + "validUntil")) or ""),
+            "last_checked": self.when(node, URIRef(cd + "lastChecked")),
+            "valid_until": self.when(node, URIRef(cd + "validUntil")),
             "deprecated": view.is_deprecated(node),
         }
 
@@ -414,6 +435,7 @@ class Compiler:
         )
         out["reference/generated/glossary.md"] = self.glossary_page()
         out["reference/generated/timeline.md"] = self.timeline_page()
+        out["reference/generated/upcoming.md"] = self.upcoming_page()
         out["reference/generated/access-routes-by-forum.md"] = self.routes_page()
         out["reference/generated/queries.md"] = self.queries_page()
         return out
@@ -457,31 +479,60 @@ class Compiler:
                 )
         return self.env.get_template("glossary.md.j2").render(terms=terms, ui=ui_strings(view))
 
+    # -------------------------------------------------------- dated things
+    def event_row(self, event: events.Event) -> dict:
+        view = self.view
+        precision = {"month": view.ui("precision_month"), "year": view.ui("precision_year")}
+        return {
+            "date": md(dates.span(event.start, event.end, view.lang)),
+            "precision": precision.get(event.start.precision, ""),
+            "link": self.link(event.node, "../../"),
+            "kind": event.kind_label,
+            "sources": [self.link(URIRef(s), "../../") for s in event.sources],
+        }
+
+    def events_script(self, rows: list[events.Event], element_id: str) -> MyST:
+        return html_json_script(
+            [e.as_json() for e in rows],
+            element_id,
+            "citydiplo-events-data",
+            today_label=self.view.ui("today"),
+            ahead_label=self.view.ui("ahead"),
+            passed_label=self.view.ui("passed_note"),
+        )
+
     def timeline_page(self) -> str:
-        view, graph = self.view, self.graph
-        events = []
-        for node in view.entities:
-            kind = view.kind(node)
-            if kind is None or kind.key not in ("meetings", "documents"):
-                continue
-            date = graph.value(node, URIRef(SCHEMA + "startDate")) or graph.value(node, DCTERMS.issued)
-            if date is None:
-                continue
-            end = graph.value(node, URIRef(SCHEMA + "endDate"))
-            events.append(
-                {
-                    "year": str(date)[:4],
-                    "date": str(date) + (f" – {end}" if end is not None and str(end) != str(date) else ""),
-                    "sort": date_key(date),
-                    "link": self.link(node, "../../"),
-                    "kind": view.label(view.main_class(node)),
-                }
-            )
-        events.sort(key=lambda e: (e["sort"], e["link"].casefold()))
+        """Dated meetings and documents, newest first, grouped by year; the
+        reader's browser marks what lies ahead and where today is."""
+        view = self.view
+        dated = [e for e in self.events if e.kind_key in ("meetings", "documents")]
+        dated.reverse()  # newest first
         years: dict[str, list] = {}
-        for event in events:
-            years.setdefault(event["year"], []).append(event)
-        return self.env.get_template("timeline.md.j2").render(years=years, ui=ui_strings(view))
+        for event in dated:
+            years.setdefault(str(event.start.first.year), []).append(self.event_row(event))
+        return self.env.get_template("timeline.md.j2").render(
+            years=years, ui=ui_strings(view), data=self.events_script(dated, "citydiplo-timeline-data")
+        )
+
+    def upcoming_page(self) -> str:
+        """What lies ahead at build time, soonest first, and the last twelve
+        months, newest first; the browser hides what has passed since."""
+        view = self.view
+        today = view.today
+        ahead = [e for e in self.events if e.ahead(today)]
+        recent = [e for e in self.events if not e.ahead(today) and (today - e.last).days <= 366]
+        recent.reverse()
+        return self.env.get_template("upcoming.md.j2").render(
+            ui=ui_strings(view),
+            as_of=md(dates.text(dates.Day(today, today, "day"), view.lang)),
+            ahead=[self.event_row(e) for e in ahead],
+            recent=[self.event_row(e) for e in recent],
+            data=self.events_script(ahead, "citydiplo-upcoming-data"),
+        )
+
+    @cached_property
+    def events(self) -> list[events.Event]:
+        return events.collect(self.view)
 
     def routes_page(self) -> str:
         view, graph, cd = self.view, self.graph, self.cd

@@ -210,6 +210,10 @@ def on_build_finished(app, exception) -> None:
             write_site_files(state.project, Path(app.outdir), state.vocab.content_files)
         except ExportError as exc:
             logger.warning(f"no RDF files written: {exc}", type="citydiplo", subtype="vocab")
+        from ..files import write_if_changed
+        from . import events
+
+        write_if_changed(Path(app.outdir) / "calendar.ics", events.calendar(events.collect(state.view), state.view))
 
 
 # ------------------------------------------------------------------ roles
