@@ -182,6 +182,79 @@ class Compiler:
             bits.append(MyST("(" + md("; ".join(details)) + ")"))
         return myst_join(bits, " ")
 
+    # ------------------------------------------------- qualified statements
+    def sourced(self, node, base: str) -> MyST:
+        """The sources of one statement node, to show next to the statement."""
+        links = sorted({self.link(s, base) for s in self.graph.objects(node, DCTERMS.source)}, key=str.casefold)
+        if not links:
+            return MyST("")
+        return MyST(" — " + md(self.view.ui("source")) + ": " + myst_join(links))
+
+    def statement_period(self, node) -> str:
+        """A role's period ("2025–26", "since 2026") or its as-of date."""
+        period = self.period(node)
+        if period:
+            return period
+        as_of = dates.parse(self.graph.value(node, URIRef(self.cd + "asOf")))
+        if as_of is not None:
+            return f"{self.view.ui('as_of')} {dates.text(as_of, self.view.lang)}"
+        return ""
+
+    def qualified(self, node, base: str) -> dict:
+        """Tenures and participations that concern ``node``, each with its period and sources."""
+        view, graph, cd = self.view, self.graph, self.cd
+        tenure, participation = URIRef(cd + "Tenure"), URIRef(cd + "Participation")
+
+        def role_text(t, other) -> MyST:
+            roles = [md(view.label(r)) for r in sorted(graph.objects(t, ORG.role), key=str)]
+            bits = [myst_join(roles)] if roles else []
+            if other is not None:
+                bits.append(self.link(other, base))
+            period = self.statement_period(t)
+            text = myst_join(bits, ", ")
+            if period:
+                text = MyST(f"{text} ([{md(period)}]({base}id/{myst_ident(view.slug(t), SLUG)}.md))")
+            return MyST(text + self.sourced(t, base))
+
+        def start_key(t):
+            day = dates.parse(graph.value(t, URIRef(SCHEMA + "startDate")))
+            return (day.first.isoformat() if day else "9999", view.label(t).casefold())
+
+        held = [t for t in graph.subjects(URIRef(cd + "holder"), node) if (t, RDF.type, tenure) in graph]
+        held_in = [t for t in graph.subjects(URIRef(cd + "roleIn"), node) if (t, RDF.type, tenure) in graph]
+        roles = [role_text(t, graph.value(t, URIRef(cd + "roleIn"))) for t in sorted(held, key=start_key)]
+        holders = [role_text(t, graph.value(t, URIRef(cd + "holder"))) for t in sorted(held_in, key=start_key)]
+
+        def part_text(p, other) -> MyST:
+            kinds = [md(view.label(k)) for k in sorted(graph.objects(p, URIRef(cd + "participationKind")), key=str)]
+            text = self.link(other, base) if other is not None else MyST("")
+            if kinds:
+                text = MyST(f"{text} ({myst_join(kinds)})")
+            return MyST(text + self.sourced(p, base))
+
+        mine = [p for p in graph.subjects(URIRef(cd + "participant"), node) if (p, RDF.type, participation) in graph]
+        took_part = []
+        for p in mine:
+            other = graph.value(p, URIRef(cd + "meeting")) or graph.value(p, URIRef(cd + "document"))
+            took_part.append((view.label(other).casefold() if other is not None else "", part_text(p, other)))
+        at_this = [
+            p
+            for prop in ("meeting", "document")
+            for p in graph.subjects(URIRef(cd + prop), node)
+            if (p, RDF.type, participation) in graph
+        ]
+        participants = []
+        for p in at_this:
+            actor = graph.value(p, URIRef(cd + "participant"))
+            participants.append((view.label(actor).casefold() if actor is not None else "", part_text(p, actor)))
+        return {
+            "roles": roles,
+            "holders": holders,
+            "took_part": [t for _, t in sorted(took_part)],
+            "participants": [t for _, t in sorted(participants)],
+            "statement_nodes": set(held) | set(held_in) | set(mine) | set(at_this),
+        }
+
     # ----------------------------------------------------------- entity page
     SKIP_OUT: ClassVar[set] = {
         RDF.type,
@@ -274,10 +347,11 @@ class Compiler:
             )
         access.sort(key=lambda a: (a["sort"].casefold(), a["note"]))
 
+        statements = self.qualified(node, base)
         incoming: dict = {}
         members = []
         for subject, prop in graph.subject_predicates(node):
-            if prop in self.SKIP_IN or prop in symmetric:
+            if prop in self.SKIP_IN or prop in symmetric or subject in statements["statement_nodes"]:
                 continue
             if isinstance(subject, BNode):
                 owner_links = list(graph.subject_predicates(subject))
@@ -316,6 +390,10 @@ class Compiler:
             "members": sorted(members, key=str.casefold),
             "access": access,
             "related": related,
+            "roles": statements["roles"],
+            "holders": statements["holders"],
+            "took_part": statements["took_part"],
+            "participants": statements["participants"],
             "scheme_concepts": scheme_concepts,
             "open_questions": view.texts(node, URIRef(cd + "openQuestion")),
             "notes": view.texts(node, SKOS.note),
