@@ -188,7 +188,8 @@ class Compiler:
         links = sorted({self.link(s, base) for s in self.graph.objects(node, DCTERMS.source)}, key=str.casefold)
         if not links:
             return MyST("")
-        return MyST(" — " + md(self.view.ui("source")) + ": " + myst_join(links))
+        word = self.view.ui("source") if len(links) == 1 else self.view.ui("sources")
+        return MyST(" — " + md(word) + ": " + myst_join(links))
 
     def statement_period(self, node) -> str:
         """A role's period ("2025–26", "since 2026") or its as-of date."""
