@@ -355,10 +355,19 @@ def test_real_course_packs(real_project, tmp_path):
     project = dataclasses.replace(real_project, build_dir=tmp_path / "build")
     settings = load_packs(project)
     validate_vocab(project)
-    for pack in settings.packs.values():
+    # The combined pack holds every module's chapters, so it carries every
+    # page, trainer note and link that the single-module packs carry; one
+    # module pack covers the single-module layout. (Building all ten PDFs took
+    # 17 of the suite's 36 minutes on a loaded machine.)
+    combined = [name for name, pack in settings.packs.items() if len(pack.contents) > 1]
+    single = [name for name, pack in settings.packs.items() if len(pack.contents) == 1]
+    chosen = combined + single[:1]
+    covered = {page for name in combined for page in settings.packs[name].contents}
+    assert covered >= {page for name in single for page in settings.packs[name].contents}
+    for name in chosen:
         for edition in EDITIONS:
-            build_pack(project, pack, edition, settings, status=io.StringIO())
-    for name in settings.packs:
+            build_pack(project, settings.packs[name], edition, settings, status=io.StringIO())
+    for name in chosen:
         texts = {}
         for edition in EDITIONS:
             facts = inspect_pdf(pdf_path(project, name, edition))
