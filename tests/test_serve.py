@@ -492,3 +492,25 @@ def test_quick_load_200_concurrent_clients(server):
     host, port = server.server_address[:2]
     result = load_test.run_load(host, port, clients=200, requests_each=3, seconds=120)
     assert result.requests == 600 and result.failures == 0, result.summary()
+
+
+def test_idle_connections_time_out_and_do_not_block_the_server(built):
+    """Two request threads, both held by clients that send nothing: after the
+    socket timeout (1 s here) they are free again and a real request is answered."""
+    server = make_server(built, port=0, quiet=True, workers=1, threads=2, socket_timeout=1)
+    thread = running(server)
+    host, port = server.server_address[:2]
+    idle = [socket.create_connection((host, port), timeout=10) for _ in range(2)]
+    try:
+        began = time.monotonic()
+        status, _, body = fetch(server.url + "id/gfmd", "text/turtle")
+        assert status == 200 and b"cdi:gfmd" in body
+        assert time.monotonic() - began < 20
+        for sock in idle:
+            assert sock.recv(100) == b""  # closed by the server, not held forever
+    finally:
+        for sock in idle:
+            sock.close()
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)

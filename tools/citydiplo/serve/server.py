@@ -40,6 +40,7 @@ import html
 import ipaddress
 import re
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -468,10 +469,16 @@ def serve(
         file=sys.stderr,
         flush=True,
     )
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)  # `kill` stops the query workers too
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
+        signal.signal(signal.SIGTERM, previous)
         server.server_close()
     return 0

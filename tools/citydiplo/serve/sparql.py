@@ -5,9 +5,10 @@ stops the work.
 pyoxigraph cannot cancel a running query from another thread, so a query
 runs in a worker process; when it is not answered within the time limit the
 worker is killed (the CPU is free at once) and a fresh one takes its place,
-while the other workers go on answering. A query waits at most the time
-limit for a free worker. Every outcome is a :class:`SparqlResponse` with a
-status and a message, never an exception.
+while the other workers go on answering. A query waits at most
+:data:`QUEUE_WAIT` seconds for a free worker (then 503). Every outcome
+is a :class:`SparqlResponse` with a status and a message, never an
+exception.
 
 The request itself is checked before it reaches a worker: SPARQL Update is
 refused (403) and a query that uses ``SERVICE`` (federated query, which
@@ -18,8 +19,11 @@ uses as well.
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import queue
+import signal
+import sys
 import threading
 import urllib.parse
 from dataclasses import dataclass
@@ -50,6 +54,8 @@ GRAPH_FORMATS = (
 MAX_BODY = 1 << 20
 #: The largest result a worker sends back; a larger one asks for a LIMIT.
 MAX_RESULT = 64 << 20
+#: How long a query may wait for a free worker.
+QUEUE_WAIT = 30.0
 #: How long a fresh worker may take to load the graph.
 START_TIMEOUT = 120.0
 
@@ -155,7 +161,19 @@ def execute(store: Store, query: str, accept: str | None, defaults, named, base_
     return int(response.status), response.body, response.media
 
 
+def _die_with_parent() -> None:  # pragma: no cover (runs in a child)
+    """On Linux, have the kernel kill this worker when the server process ends
+    in any way (even SIGKILL), so that no query outlives the server."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+
+
 def _worker_main(conn, source: str, base_iri: str | None) -> None:  # pragma: no cover (runs in a child)
+    _die_with_parent()
     store = Store()
     store.load(path=source, format=RdfFormat.N_TRIPLES)
     conn.send("ready")
@@ -231,11 +249,11 @@ class QueryPool:
 
     def run(self, request: SparqlRequest, accept: str | None) -> SparqlResponse:
         try:
-            worker = self._idle.get(timeout=self.timeout)
+            worker = self._idle.get(timeout=QUEUE_WAIT)
         except queue.Empty:
             return error(
                 HTTPStatus.SERVICE_UNAVAILABLE,
-                f"all {self.size} query workers stayed busy for {self.timeout:g} s: try again later",
+                f"all {self.size} query workers stayed busy for {QUEUE_WAIT:g} s: try again later",
             )
         try:
             if not worker.wait_ready():
