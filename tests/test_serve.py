@@ -514,3 +514,46 @@ def test_idle_connections_time_out_and_do_not_block_the_server(built):
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
+
+
+def test_query_workers_have_no_network(tmp_path):
+    """A second wall behind the SERVICE check: a query that reaches a worker
+    anyway cannot fetch anything (the worker runs in its own network namespace)."""
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from citydiplo.serve.sparql import QueryPool, SparqlRequest
+
+    fetched = []
+
+    class Target(BaseHTTPRequestHandler):
+        def do_GET(self):
+            fetched.append(self.path)
+            self.send_error(500)
+
+        do_POST = do_GET
+
+        def log_message(self, *args):
+            pass
+
+    target = HTTPServer(("127.0.0.1", 0), Target)
+    thread = running(target)
+    graph = tmp_path / "graph.nt"
+    graph.write_text("<https://example.org/a> <https://example.org/b> <https://example.org/c> .\n")
+    pool = QueryPool(graph, size=1, timeout=10)
+    try:
+        ready, isolated = pool.wait_ready()
+        assert ready
+        if not isolated:
+            pytest.skip("this system does not allow unprivileged network namespaces")
+        port = target.server_address[1]
+        query = f"SELECT * WHERE {{ SERVICE <http://127.0.0.1:{port}/sparql> {{ ?s ?p ?o }} }}"
+        answer = pool.run(SparqlRequest(query, [], []), None)  # past parse_request's check, on purpose
+        assert answer.status == 400 and b"unreachable" in answer.body.lower()
+        assert fetched == []
+        answer = pool.run(SparqlRequest("SELECT ?o WHERE { ?s ?p ?o }", [], []), "text/csv")
+        assert answer.status == 200 and answer.body.split() == [b"o", b"https://example.org/c"]
+    finally:
+        pool.close()
+        target.shutdown()
+        target.server_close()
+        thread.join(timeout=10)

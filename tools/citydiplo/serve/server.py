@@ -10,6 +10,7 @@ Limits: a fixed pool of request threads (``threads``) with a bounded queue
 of waiting connections (more get 503), a listen backlog of 128, a socket
 timeout per connection, request bodies up to 1 MiB, and a time limit per
 query (the worker running it is killed and replaced; the client gets 503).
+The query workers run without network where Linux allows it (:mod:`.sparql`).
 Every error is answered with a status and a plain-text message.
 
 URL rules (the same as ``conf/nginx/``, with the site at ``/`` instead of
@@ -350,6 +351,8 @@ class CitydiploServer(HTTPServer):
         # a connection waits for a thread only while fewer than this many are in the server
         self.slots = threading.BoundedSemaphore(threads + 2 * BACKLOG)
         self.cleanup: list[Path] = []
+        #: whether the query workers run without network (Linux namespaces), a wall behind the SERVICE check
+        self.isolated = False
         super().__init__(address, Handler)
 
     @property
@@ -441,7 +444,10 @@ def make_server(
         raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     if temporary:
         server.cleanup.append(temporary)
-    pool.wait_ready()
+    ready, server.isolated = pool.wait_ready()
+    if not ready:
+        server.server_close()
+        raise ServeError(f"the query workers could not load the graph from {project.rel(source)}")
     return server
 
 

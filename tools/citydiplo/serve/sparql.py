@@ -14,7 +14,10 @@ The request itself is checked before it reaches a worker: SPARQL Update is
 refused (403) and a query that uses ``SERVICE`` (federated query, which
 would make the server fetch a URL the query names) is refused (400), by
 :func:`citydiplo.graph.query.find_service`, the check ``citydiplo query``
-uses as well.
+uses as well. Behind that check, on Linux, each worker moves into its own
+user and network namespaces once the graph is loaded, so a query that
+reached it anyway could fetch nothing (best effort: where the system does
+not allow it, ``QueryPool.wait_ready`` says so and the check alone holds).
 """
 
 from __future__ import annotations
@@ -172,11 +175,26 @@ def _die_with_parent() -> None:  # pragma: no cover (runs in a child)
             pass
 
 
+def _cut_network() -> bool:  # pragma: no cover (runs in a child)
+    """On Linux, move this worker into new user and network namespaces: it
+    then has no network at all, a second wall behind the SERVICE check.
+    Best effort: where namespaces are not allowed, the worker goes on."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.unshare(0x10000000 | 0x40000000) == 0  # CLONE_NEWUSER | CLONE_NEWNET
+    except (OSError, AttributeError):
+        return False
+
+
 def _worker_main(conn, source: str, base_iri: str | None) -> None:  # pragma: no cover (runs in a child)
     _die_with_parent()
     store = Store()
     store.load(path=source, format=RdfFormat.N_TRIPLES)
+    isolated = _cut_network()
     conn.send("ready")
+    conn.send(isolated)
     while True:
         try:
             request = conn.recv()
@@ -195,10 +213,17 @@ class Worker:
         self.process.start()
         child.close()
         self.ready = False
+        #: whether the worker runs without network (Linux namespaces)
+        self.isolated = False
 
     def wait_ready(self) -> bool:
-        if not self.ready and self.conn.poll(START_TIMEOUT):
-            self.ready = self.conn.recv() == "ready"
+        """Wait until the worker has loaded the graph; False if it failed."""
+        try:
+            if not self.ready and self.conn.poll(START_TIMEOUT):
+                self.ready = self.conn.recv() == "ready" and self.conn.poll(START_TIMEOUT)
+                self.isolated = self.ready and self.conn.recv() is True
+        except (EOFError, OSError):
+            self.ready = False
         return self.ready
 
     def stop(self) -> None:
@@ -235,8 +260,9 @@ class QueryPool:
                 return
         self._idle.put(self._start())
 
-    def wait_ready(self) -> None:
-        """Block until every idle worker has loaded the graph (for start-up and tests)."""
+    def wait_ready(self) -> tuple[bool, bool]:
+        """Block until every idle worker has loaded the graph (for start-up and
+        tests): whether all of them are ready, and whether all run without network."""
         workers = []
         while True:
             try:
@@ -246,6 +272,7 @@ class QueryPool:
         for worker in workers:
             worker.wait_ready()
             self._idle.put(worker)
+        return all(w.ready for w in workers), all(w.isolated for w in workers)
 
     def run(self, request: SparqlRequest, accept: str | None) -> SparqlResponse:
         try:
