@@ -6,11 +6,13 @@ the end. The negotiation table is the one `citydiplo serve` passes."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
 import shutil
 import subprocess
+import sys
 import threading
 import time
 import urllib.parse
@@ -104,42 +106,68 @@ def nginx(tmp_path_factory):
         stderr=subprocess.PIPE,
         text=True,
     )
-    prefix = tmp / "prefix"
+    try:
+        wait_for(f"http://127.0.0.1:{sparql_port}/query?query=ASK%7B%7D", backend)
+        with running_nginx(binary, tmp / "prefix", www, sparql_port) as port:
+            yield f"http://127.0.0.1:{port}{base_path(project)}", project, hosted
+    finally:
+        stop(backend)
+
+
+def stop(process) -> None:
+    process.terminate()  # nginx: fast shutdown of master and workers
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    process.stderr.close()
+
+
+@contextlib.contextmanager
+def running_nginx(binary: str, prefix: Path, www: Path, sparql_port: int):
+    """nginx with the shipped configuration on a free loopback port (yielded), checked by ``nginx -t`` first."""
     prefix.mkdir()
     port = free_port()
     conf = prefix / "nginx.conf"
     conf.write_text(nginx_conf(prefix, www, port, sparql_port))
-    server = None
+    check = subprocess.run(
+        [binary, "-t", "-p", str(prefix), "-c", str(conf), "-e", str(prefix / "error.log")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert check.returncode == 0, check.stderr
+    assert "[warn]" not in check.stderr, check.stderr
+    server = subprocess.Popen(
+        [binary, "-p", str(prefix), "-c", str(conf), "-e", str(prefix / "error.log")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for(f"http://127.0.0.1:{port}/citydiplo/", server)
+        yield port
+    finally:
+        stop(server)
+
+
+@pytest.fixture(scope="module")
+def nginx_citydiplo_backend(nginx, tmp_path_factory):
+    """The same site, with `citydiplo serve --sparql-only` (the query backend that
+    stops slow queries) behind /sparql instead of Oxigraph."""
+    _, project, hosted = nginx
+    tmp = tmp_path_factory.mktemp("nginx-citydiplo")
+    sparql_port = free_port()
+    command = [sys.executable, "-m", "citydiplo.cli", "--root", str(project.root), "serve", "--sparql-only"]
+    command += ["--site", str(hosted), "--port", str(sparql_port), "--timeout", str(QUERY_SECONDS)]
+    backend = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         wait_for(f"http://127.0.0.1:{sparql_port}/query?query=ASK%7B%7D", backend)
-        check = subprocess.run(
-            [binary, "-t", "-p", str(prefix), "-c", str(conf), "-e", str(prefix / "error.log")],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert check.returncode == 0, check.stderr
-        assert "[warn]" not in check.stderr, check.stderr
-        server = subprocess.Popen(
-            [binary, "-p", str(prefix), "-c", str(conf), "-e", str(prefix / "error.log")],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        url = f"http://127.0.0.1:{port}{base_path(project)}"
-        wait_for(url, server)
-        yield url, project, hosted
+        with running_nginx(shutil.which("nginx"), tmp / "prefix", hosted.parent, sparql_port) as port:
+            yield f"http://127.0.0.1:{port}{base_path(project)}", backend
     finally:
-        for process in (server, backend):
-            if process is None:
-                continue
-            process.terminate()  # nginx: fast shutdown of master and workers
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            process.stderr.close()
+        stop(backend)
 
 
 def test_shipped_config_uses_the_base_iri_path(real_project):
@@ -340,3 +368,30 @@ def test_a_slow_query_fails_fast_while_others_are_answered(nginx):
     assert status == 503 and body.strip(), (status, body)
     assert slow["seconds"] < 30
     assert fetch(url + "sparql?" + simple, "application/sparql-results+json")[0] == 200
+
+
+def test_citydiplo_backend_stops_a_slow_query(nginx_citydiplo_backend):
+    """Behind nginx, `citydiplo serve --sparql-only` stops the cartesian COUNT at its
+    limit and kills the worker that ran it; other queries are answered meanwhile."""
+    url, backend = nginx_citydiplo_backend
+    simple = urllib.parse.urlencode({"query": "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"})
+    slow: dict = {}
+
+    def run_slow():
+        began = time.monotonic()
+        slow["answer"] = fetch(url + "sparql?" + urllib.parse.urlencode({"query": CARTESIAN}))
+        slow["seconds"] = time.monotonic() - began
+
+    thread = threading.Thread(target=run_slow)
+    thread.start()
+    time.sleep(0.3)
+    status, headers, body = fetch(url + "sparql?" + simple, "application/sparql-results+json")
+    assert status == 200 and headers["Access-Control-Allow-Origin"] == "*", body
+    thread.join(60)
+    status, _, body = slow["answer"]
+    assert status == 503 and f"time limit of {QUERY_SECONDS} s".encode() in body, (status, body)
+    assert slow["seconds"] < 12  # the backend's limit, well before nginx's 15 s
+    assert fetch(url + "sparql?" + simple, "application/sparql-results+json")[0] == 200
+    service = urllib.parse.urlencode({"query": SERVICE})
+    assert fetch(url + "sparql?" + service)[0] == 400
+    assert backend.poll() is None

@@ -557,3 +557,25 @@ def test_query_workers_have_no_network(tmp_path):
         target.shutdown()
         target.server_close()
         thread.join(timeout=10)
+
+
+def test_sparql_only_backend_needs_no_site(project):
+    """`citydiplo serve --sparql-only`: the query backend behind nginx; here without
+    a built site, from vocab/; it answers at /sparql and at Oxigraph's /query."""
+    server = make_server(project, port=0, quiet=True, workers=1, sparql_only=True)
+    thread = running(server)
+    try:
+        query = urllib.parse.urlencode({"query": COUNT})
+        for path in ("sparql", "query"):
+            status, _, body = fetch(server.url + path + "?" + query)
+            assert status == 200 and int(json.loads(body)["results"]["bindings"][0]["n"]["value"]) > 100
+            status, _, _ = fetch(server.url + path, data=COUNT.encode(), content_type="application/sparql-query")
+            assert status == 200
+        status, _, body = fetch(server.url + "query?" + urllib.parse.urlencode({"query": SERVICE}))
+        assert status == 400 and b"SERVICE" in body
+        status, _, body = fetch(server.url + "id/gfmd", "text/turtle")
+        assert status == 404 and b"SPARQL queries only" in body
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)

@@ -108,6 +108,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="time limit per SPARQL query in seconds; a slower query is stopped and answered with 503 (default: 10)",
     )
     p.add_argument("--workers", type=worker_count, default=2, help="query worker processes, 1-16 (default: 2)")
+    p.add_argument(
+        "--sparql-only",
+        action="store_true",
+        help="answer only SPARQL queries (at /sparql and /query), from the site's dump or vocab/: "
+        "the query backend on 127.0.0.1 behind nginx (handbook/data/hosting.md)",
+    )
 
     p = sub.add_parser("coursepack", help="build PDF course packs (conf/coursepacks.toml) into build/coursepacks/")
     p.add_argument("name", nargs="?", help="the pack to build (see --list)")
@@ -197,7 +203,15 @@ def cmd_serve(project: Project, args) -> int:
     from .serve.server import ServeError, serve
 
     try:
-        return serve(project, args.site, args.bind, args.port, timeout=args.timeout, workers=args.workers)
+        return serve(
+            project,
+            args.site,
+            args.bind,
+            args.port,
+            timeout=args.timeout,
+            workers=args.workers,
+            sparql_only=args.sparql_only,
+        )
     except ServeError as exc:
         print(f"citydiplo: {exc}", file=sys.stderr)
         return 1

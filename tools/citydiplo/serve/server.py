@@ -224,8 +224,12 @@ class Handler(SimpleHTTPRequestHandler):
 
     do_DELETE = do_PATCH = do_CONNECT = do_TRACE = do_PUT
 
+    def sparql_paths(self) -> tuple[str, ...]:
+        # a query backend also answers at Oxigraph's path, so nginx can pass to either
+        return ("/sparql", "/query") if self.server.sparql_only else ("/sparql",)
+
     def allowed(self) -> str:
-        return "GET, HEAD, POST, OPTIONS" if self.url_path() == "/sparql" else "GET, HEAD, OPTIONS"
+        return "GET, HEAD, POST, OPTIONS" if self.url_path() in self.sparql_paths() else "GET, HEAD, OPTIONS"
 
     def url_path(self) -> str:
         return urllib.parse.unquote(urllib.parse.urlsplit(self.path).path)
@@ -259,11 +263,13 @@ class Handler(SimpleHTTPRequestHandler):
             }
             self.end_headers()
             return None
-        if method not in ("GET", "HEAD", "POST") or (method == "POST" and path != "/sparql"):
+        if method not in ("GET", "HEAD", "POST") or (method == "POST" and path not in self.sparql_paths()):
             self.extra_headers = {"Allow": self.allowed()}
             return self.send_error(HTTPStatus.METHOD_NOT_ALLOWED, "this server is read-only")
-        if path == "/sparql":
+        if path in self.sparql_paths():
             return self.sparql(method, url.query)
+        if self.server.sparql_only:
+            return self.send_error(HTTPStatus.NOT_FOUND, "this server answers SPARQL queries only, at /sparql")
         answer = resolve(self.server.site, path, self.headers.get("Accept"))
         self.extra_headers = {**answer.headers, **READ_HEADERS}
         if answer.status in (HTTPStatus.SEE_OTHER, HTTPStatus.MOVED_PERMANENTLY):
@@ -342,8 +348,10 @@ class CitydiploServer(HTTPServer):
         quiet: bool = False,
         threads: int = THREADS,
         socket_timeout: float = SOCKET_TIMEOUT,
+        sparql_only: bool = False,
     ):
         self.site = site.resolve()
+        self.sparql_only = sparql_only
         self.pool = pool
         self.quiet = quiet
         self.socket_timeout = socket_timeout
@@ -428,15 +436,28 @@ def make_server(
     workers: int = QUERY_WORKERS,
     threads: int = THREADS,
     socket_timeout: float = SOCKET_TIMEOUT,
+    sparql_only: bool = False,
 ) -> CitydiploServer:
-    """A server ready to ``serve_forever()``, its query workers loaded; ``server_close()`` stops them."""
+    """A server ready to ``serve_forever()``, its query workers loaded; ``server_close()`` stops them.
+
+    With ``sparql_only`` it answers only SPARQL queries (at ``/sparql`` and
+    ``/query``), from the dump in the site if there is one, else from vocab/:
+    the query backend behind nginx (``conf/nginx/citydiplo-sparql.conf``)."""
     site = site or project.build_dir / "html"
-    if not (site / "index.html").is_file():
+    if not sparql_only and not (site / "index.html").is_file():
         raise ServeError(f"no built site in {project.rel(site)}/: run `citydiplo build` first")
     source, temporary = graph_file(project, site)
     pool = QueryPool(source, size=workers, timeout=timeout, base_iri=project.base_iri)
     try:
-        server = CitydiploServer((host, port), site, pool, quiet=quiet, threads=threads, socket_timeout=socket_timeout)
+        server = CitydiploServer(
+            (host, port),
+            site,
+            pool,
+            quiet=quiet,
+            threads=threads,
+            socket_timeout=socket_timeout,
+            sparql_only=sparql_only,
+        )
     except OSError as exc:
         pool.close()
         if temporary:
@@ -458,6 +479,7 @@ def serve(
     port: int = 8000,
     timeout: float = QUERY_TIMEOUT,
     workers: int = QUERY_WORKERS,
+    sparql_only: bool = False,
 ) -> int:
     """Run until interrupted; returns an exit status."""
     if not is_loopback(host):
@@ -467,14 +489,20 @@ def serve(
             file=sys.stderr,
             flush=True,
         )
-    server = make_server(project, site, host, port, timeout=timeout, workers=workers)
-    print(
-        f"citydiplo: serving {project.rel(server.site)}/ at {server.url} "
-        f"(SPARQL endpoint: {server.url}sparql, {timeout:g} s per query) for local use only; "
-        "press Ctrl-C to stop",
-        file=sys.stderr,
-        flush=True,
-    )
+    server = make_server(project, site, host, port, timeout=timeout, workers=workers, sparql_only=sparql_only)
+    if sparql_only:
+        what = f"a SPARQL endpoint at {server.url}sparql and {server.url}query ({timeout:g} s per query)"
+    else:
+        what = f"{project.rel(server.site)}/ at {server.url} "
+        what += f"(SPARQL endpoint: {server.url}sparql, {timeout:g} s per query)"
+    print(f"citydiplo: serving {what} for local use only; press Ctrl-C to stop", file=sys.stderr, flush=True)
+    if not server.isolated:
+        print(
+            "citydiplo: notice: the query workers run with network access (this system does not allow "
+            "network namespaces); SERVICE is still refused",
+            file=sys.stderr,
+            flush=True,
+        )
 
     def stop(signum, frame):
         raise KeyboardInterrupt
