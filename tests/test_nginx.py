@@ -25,7 +25,19 @@ from citydiplo.site.build import build_site
 
 from .conftest import REPO, make_project, require_tool
 from .test_publication import free_port, oxigraph_binary, wait_for
-from .test_serve import CARTESIAN, NEGOTIATION, SERVICE, SUFFIX_MEDIA, fetch
+from .test_serve import CARTESIAN, NEGOTIATION, SERVICE, SUFFIX_MEDIA
+from .test_serve import fetch as fetch_once
+
+
+def fetch(*args, **kwargs):
+    """Like a polite client: after 429 (the endpoint's rate limit), wait and ask again."""
+    for _ in range(10):
+        answer = fetch_once(*args, **kwargs)
+        if answer[0] != 429:
+            return answer
+        time.sleep(1)
+    return answer
+
 
 NJS_MODULE = Path("/usr/lib/nginx/modules/ngx_http_js_module.so")
 #: Oxigraph's time limit per query in these tests (the guide says 10 s).
@@ -395,3 +407,14 @@ def test_citydiplo_backend_stops_a_slow_query(nginx_citydiplo_backend):
     service = urllib.parse.urlencode({"query": SERVICE})
     assert fetch(url + "sparql?" + service)[0] == 400
     assert backend.poll() is None
+
+
+def test_rate_limit_answers_429_with_a_message(nginx):
+    url, _, _ = nginx
+    ask = url + "sparql?" + urllib.parse.urlencode({"query": "ASK { ?s ?p ?o }"})
+    answers = [fetch_once(ask, "application/sparql-results+json") for _ in range(40)]
+    limited = [a for a in answers if a[0] == 429]
+    assert limited and all(a[0] in (200, 429) for a in answers)
+    _, headers, body = limited[0]
+    assert headers["Retry-After"] == "1" and b"too many queries" in body
+    time.sleep(2.5)  # let the bucket refill for the next tests
