@@ -25,8 +25,35 @@ examples:
   citydiplo epub                     the whole handbook as an EPUB, into build/epub/
   citydiplo query vocab/queries/co-leads-of-mayors-mechanism.rq
   citydiplo query 'SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }'
-  citydiplo serve --port 8000         the built site and a SPARQL endpoint on http://127.0.0.1:8000/
+  citydiplo serve --port 8000        preview the built site and a SPARQL endpoint on http://127.0.0.1:8000/
+                                     (for local use; to host the site see conf/nginx/)
 """
+
+
+def port_number(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0-65535)") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number: use 1-65535, or 0 for any free port")
+    return port
+
+
+def positive_seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds <= 3600:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds between 0 and 3600")
+    return seconds
+
+
+def worker_count(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 16:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of workers between 1 and 16")
+    return int(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,10 +88,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("query", help="a .rq file, a query name from vocab/queries/, or the query text")
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
 
-    p = sub.add_parser("serve", help="serve the built site (IRIs negotiated) and a read-only SPARQL endpoint")
-    p.add_argument("--port", "-p", type=int, default=8000, help="TCP port (default: 8000; 0 picks a free one)")
-    p.add_argument("--bind", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
+    p = sub.add_parser(
+        "serve",
+        help="preview the built site (IRIs negotiated) and a read-only SPARQL endpoint, for local use",
+        description="Preview the built site and query the graph on this machine. For local use only: "
+        "to host the site, use nginx (conf/nginx/, handbook/data/hosting.md).",
+    )
+    p.add_argument("--port", "-p", type=port_number, default=8000, help="TCP port (default: 8000; 0 picks a free one)")
+    p.add_argument(
+        "--bind",
+        default="127.0.0.1",
+        help="address to listen on (default: 127.0.0.1, this machine only; any other address warns)",
+    )
     p.add_argument("--site", type=Path, default=None, help="the built site (default: build/html)")
+    p.add_argument(
+        "--timeout",
+        type=positive_seconds,
+        default=10.0,
+        help="time limit per SPARQL query in seconds; a slower query is stopped and answered with 503 (default: 10)",
+    )
+    p.add_argument("--workers", type=worker_count, default=2, help="query worker processes, 1-16 (default: 2)")
+    p.add_argument(
+        "--sparql-only",
+        action="store_true",
+        help="answer only SPARQL queries (at /sparql and /query), from the site's dump or vocab/: "
+        "the query backend on 127.0.0.1 behind nginx (handbook/data/hosting.md)",
+    )
 
     p = sub.add_parser("coursepack", help="build PDF course packs (conf/coursepacks.toml) into build/coursepacks/")
     p.add_argument("name", nargs="?", help="the pack to build (see --list)")
@@ -154,7 +203,15 @@ def cmd_serve(project: Project, args) -> int:
     from .serve.server import ServeError, serve
 
     try:
-        return serve(project, args.site, args.bind, args.port)
+        return serve(
+            project,
+            args.site,
+            args.bind,
+            args.port,
+            timeout=args.timeout,
+            workers=args.workers,
+            sparql_only=args.sparql_only,
+        )
     except ServeError as exc:
         print(f"citydiplo: {exc}", file=sys.stderr)
         return 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,6 +80,71 @@ def resolve_query(project: Project, arg: str) -> str:
     raise QueryError(f"{arg!r} is neither a .rq file, a query name in vocab/queries/, nor SPARQL text")
 
 
+# ------------------------------------------------------------- SERVICE
+#: A SPARQL query, cut into the pieces that can hide the word SERVICE without
+#: it being the keyword: comments, strings (long and short), IRIs, variables
+#: and prefixed names. A bare word is the only piece that can be the keyword.
+_TOKEN = re.compile(
+    r"""
+    (?P<comment>\#[^\n\r]*)
+  | (?P<string>\"\"\"(?:[^"\\]|\\.|"(?!""))*(?:\"\"\"|\Z)
+             | '''(?:[^'\\]|\\.|'(?!''))*(?:'''|\Z)
+             | "(?:[^"\\\n\r]|\\.)*(?:"|$)
+             | '(?:[^'\\\n\r]|\\.)*(?:'|$))
+  | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
+  | (?P<var>[?$][^\s(){}\[\],;.<>=!|&+*/^"'#]*)
+  | (?P<word>[^\s(){}\[\],;<>=!|&+*/^"'#?$]+)
+  | (?P<other>.)
+    """,
+    re.VERBOSE | re.DOTALL | re.MULTILINE,
+)
+_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
+
+
+def _unescape(text: str) -> str:
+    """SPARQL's codepoint escapes (``\\u0053``), which the grammar allows anywhere."""
+
+    def one(match: re.Match) -> str:
+        code = int(match.group(1) or match.group(2), 16)
+        return chr(code) if code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF else match.group(0)
+
+    return _ESCAPE.sub(one, text)
+
+
+def _service_line(text: str) -> int | None:
+    for match in _TOKEN.finditer(text):
+        word = match.group("word")
+        if word is not None and word.rstrip(".").lower() == "service":
+            return text.count("\n", 0, match.start()) + 1
+    return None
+
+
+def find_service(text: str) -> int | None:
+    """The line (1-based) of the first ``SERVICE`` keyword in a SPARQL query, or ``None``.
+
+    ``SERVICE`` (federated query) makes the engine fetch a URL that the query
+    names; neither ``citydiplo query`` nor ``citydiplo serve`` ever does. The
+    keyword is found in any letter case and before any endpoint (IRI,
+    prefixed name or variable); the word in a comment, a string, an IRI, a
+    variable or a prefixed name does not count. The query is also checked
+    with its codepoint escapes decoded, so ``\\u0053ERVICE`` is caught too.
+    """
+    line = _service_line(text)
+    if line is None and "\\" in text:
+        line = _service_line(_unescape(text))
+    return line
+
+
+def check_no_service(text: str) -> None:
+    """Raise :class:`QueryError` if the query uses ``SERVICE``."""
+    line = find_service(text)
+    if line is not None:
+        raise QueryError(
+            f"line {line}: SERVICE (federated query) is not allowed: "
+            "the query may only read this graph, never fetch another endpoint"
+        )
+
+
 def content_files(project: Project) -> list[Path]:
     """The Turtle files of the published graph (everything but the shapes)."""
     shapes = project.vocab_dir / "shapes"
@@ -98,6 +164,7 @@ def make_store(project: Project, files: list[Path] | None = None) -> Store:
 
 def run_query(project: Project, text: str, store: Store | None = None) -> tuple[list[str], list[list]]:
     """Run a SELECT (or ASK) query; returns variable names and rows of terms."""
+    check_no_service(text)
     store = store or make_store(project)
     try:
         result = store.query(text)

@@ -1,114 +1,80 @@
-"""``citydiplo serve``: the built site with content negotiation, and a
-read-only SPARQL 1.1 Protocol endpoint over the graph.
+"""``citydiplo serve``: a local preview of the built site with content
+negotiation, and a read-only SPARQL 1.1 Protocol endpoint over the graph.
 
-Standard library only (``http.server``) plus a pyoxigraph ``Store``. The
-store is filled once, at start, and only ever queried: the endpoint refuses
-SPARQL Update (an ``update=`` parameter or an ``application/sparql-update``
-body gets 403), and update syntax sent as a query is a syntax error (400).
+It is meant for one person's machine (it binds to 127.0.0.1 by default and
+warns when told to listen beyond loopback); the hosted site runs behind
+nginx (``conf/nginx/``, ``handbook/data/hosting.md``). Standard library only
+(``http.server``) plus pyoxigraph in worker processes (:mod:`.sparql`).
+
+Limits: a fixed pool of request threads (``threads``) with a bounded queue
+of waiting connections (more get 503), a listen backlog of 128, a socket
+timeout per connection, request bodies up to 1 MiB, and a time limit per
+query (the worker running it is killed and replaced; the client gets 503).
+The query workers run without network where Linux allows it (:mod:`.sparql`).
+Every error is answered with a status and a plain-text message.
 
 URL rules (the same as ``conf/nginx/``, with the site at ``/`` instead of
 below the base IRI's path):
 
-- ``/id/<slug>`` and ``/def/<Name>``: the page (``.html``), Turtle (``.ttl``)
-  or JSON-LD (``.jsonld``), chosen by the ``Accept`` header (q-values
-  weighed; HTML when the header is missing or nothing else fits);
-- ``/def`` (the ontology) and ``/dataset`` (the VoID/DCAT description):
-  Turtle or JSON-LD, or for a browser a 303 redirect to the page that
-  describes them;
+- ``/id/<slug>`` and ``/def/<Name>``: the page (``.html``), Turtle
+  (``.ttl``), JSON-LD (``.jsonld``), N-Triples (``.nt``) or RDF/XML
+  (``.rdf``), chosen by the ``Accept`` header (:mod:`.negotiation`; HTML
+  without a header, 406 with the list of formats when none is acceptable);
+- ``/def`` (the ontology) and ``/dataset`` (the VoID/DCAT description): the
+  RDF files, or for a browser a 303 redirect to the page that describes them;
 - ``/sparql``: ``GET ?query=``, ``POST`` form or ``application/sparql-query``;
-  results as ``application/sparql-results+json`` (default), ``+xml``,
-  ``text/csv`` or ``text/tab-separated-values``; CONSTRUCT and DESCRIBE as
-  Turtle (default), N-Triples, JSON-LD or RDF/XML;
-- anything else: the file, ``index.html`` of a folder, or ``<path>.html``.
+  SELECT/ASK results as ``application/sparql-results+json`` (default),
+  ``application/json``, ``+xml``, ``text/csv`` or ``text/tab-separated-values``;
+  CONSTRUCT and DESCRIBE as Turtle (default), N-Triples, JSON-LD or RDF/XML.
+  SPARQL Update gets 403, ``SERVICE`` 400, a query over the time limit 503;
+- anything else: the file, ``index.html`` of a folder, or ``<path>.html``;
+  never a file outside the site folder (symbolic links out of it are not
+  followed).
+
+Reads (GET, HEAD and queries) carry ``Access-Control-Allow-Origin: *``;
+``OPTIONS`` is answered with 204 and the allowed methods.
 """
 
 from __future__ import annotations
 
 import html
+import ipaddress
 import re
+import shutil
+import signal
 import sys
+import tempfile
+import threading
 import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import HTTPServer, SimpleHTTPRequestHandler
 from pathlib import Path
 
-import pyoxigraph
-from pyoxigraph import DefaultGraph, NamedNode, QueryResultsFormat, RdfFormat, Store
+from pyoxigraph import RdfFormat
 
 from ..config import Project
+from .negotiation import OFFERS, negotiate
+from .sparql import MAX_BODY, QueryPool, SparqlResponse, error, parse_request
 
-#: What a resource IRI can be answered with, in the server's order of preference.
-OFFERS = (("html", "text/html"), ("ttl", "text/turtle"), ("jsonld", "application/ld+json"))
-ALIASES = {"application/xhtml+xml": "text/html", "application/json": "application/ld+json"}
 #: For a browser, the page that describes the ontology and the dataset.
 HTML_HOMES = {"def": "reference/generated/ontology.html", "dataset": "data/"}
-SOLUTION_FORMATS = (
-    ("application/sparql-results+json", QueryResultsFormat.JSON),
-    ("application/sparql-results+xml", QueryResultsFormat.XML),
-    ("text/csv", QueryResultsFormat.CSV),
-    ("text/tab-separated-values", QueryResultsFormat.TSV),
-    ("application/json", QueryResultsFormat.JSON),
-)
-GRAPH_FORMATS = (
-    ("text/turtle", RdfFormat.TURTLE),
-    ("application/n-triples", RdfFormat.N_TRIPLES),
-    ("application/ld+json", RdfFormat.JSON_LD),
-    ("application/rdf+xml", RdfFormat.RDF_XML),
-)
-MAX_BODY = 1 << 20
 NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]*$")
+#: Defaults of the limits (``citydiplo serve --help`` shows them).
+QUERY_TIMEOUT = 10.0
+QUERY_WORKERS = 2
+THREADS = 32
+SOCKET_TIMEOUT = 15.0
+BACKLOG = 128
+READ_HEADERS = {"Access-Control-Allow-Origin": "*"}
 
 
 class ServeError(Exception):
     """The site cannot be served (not built, port taken)."""
 
 
-# ---------------------------------------------------------- negotiation
-def parse_accept(header: str | None) -> list[tuple[str, float]]:
-    """``Accept`` as (media range, q) pairs; malformed q-values count as 1."""
-    ranges = []
-    for part in (header or "").split(","):
-        bits = [b.strip() for b in part.split(";")]
-        media = bits[0].lower()
-        if not media:
-            continue
-        q = 1.0
-        for param in bits[1:]:
-            key, _, value = param.partition("=")
-            if key.strip().lower() == "q":
-                try:
-                    q = max(0.0, min(1.0, float(value)))
-                except ValueError:
-                    q = 1.0
-        ranges.append((ALIASES.get(media, media), q))
-    return ranges
-
-
-def quality(ranges: list[tuple[str, float]], media: str) -> float:
-    """The q of ``media`` under the most specific matching range (0 if none)."""
-    kind = media.split("/")[0] + "/*"
-    best, best_rank = 0.0, -1
-    for candidate, q in ranges:
-        rank = 2 if candidate == media else 1 if candidate == kind else 0 if candidate == "*/*" else -1
-        if rank > best_rank:
-            best, best_rank = q, rank
-    return best if best_rank >= 0 else 0.0
-
-
-def negotiate(header: str | None, offers: list[str]) -> str | None:
-    """The offer the client prefers; the first offer if there is no header,
-    ``None`` if the client accepts none of them."""
-    if not offers:
-        return None
-    ranges = parse_accept(header)
-    if not ranges:
-        return offers[0]
-    scored = [(quality(ranges, media), -index, media) for index, media in enumerate(offers)]
-    q, _, media = max(scored)
-    return media if q > 0 else None
-
-
+# ---------------------------------------------------------- resolution
 @dataclass
 class Answer:
     """What to send for a URL path: a file, a redirect, or an error."""
@@ -118,13 +84,23 @@ class Answer:
     location: str | None = None
     media: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    message: str = ""
+
+
+def inside(site: Path, target: Path) -> bool:
+    """Whether ``target``, with every symbolic link followed, is inside ``site`` (already resolved)."""
+    try:
+        return target.resolve().is_relative_to(site)
+    except (OSError, RuntimeError):
+        return False
 
 
 def resolve(site: Path, path: str, accept: str | None) -> Answer:
     """Map a URL path (already unquoted, starting with ``/``) to an answer."""
+    site = site.resolve()
     parts = [p for p in path.split("/") if p]
     if any(p in (".", "..") or "\\" in p or "\x00" in p for p in parts):
-        return Answer(HTTPStatus.NOT_FOUND)
+        return Answer(HTTPStatus.NOT_FOUND, message="not found")
     negotiated = None
     if len(parts) == 2 and parts[0] in ("id", "def") and NAME_RE.match(parts[1]) and not path.endswith("/"):
         folder, name = parts
@@ -135,7 +111,7 @@ def resolve(site: Path, path: str, accept: str | None) -> Answer:
         negotiated = (site, parts[0], home if exists else None)
     if negotiated is not None:
         folder, name, home = negotiated
-        offers = [(s, m) for s, m in OFFERS if (folder / f"{name}.{s}").is_file()]
+        offers = [(s, m) for s, m in OFFERS if (folder / f"{name}.{s}").is_file() and (s != "html" or home is None)]
         if home is not None:
             offers.insert(0, ("html", "text/html"))
         if offers:
@@ -145,11 +121,16 @@ def resolve(site: Path, path: str, accept: str | None) -> Answer:
                 vary["Link"] = links
             chosen = negotiate(accept, [m for _, m in offers])
             if chosen is None:
-                chosen = offers[0][1]  # nothing acceptable: the default, as the issue asks
+                available = ", ".join(m for _, m in offers)
+                return Answer(
+                    HTTPStatus.NOT_ACCEPTABLE, headers=vary, message=f"this resource is available as: {available}"
+                )
             suffix = next(s for s, m in offers if m == chosen)
             if suffix == "html" and home is not None:
                 return Answer(HTTPStatus.SEE_OTHER, location="/" + home, headers=vary)
             target = folder / f"{name}.{suffix}"
+            if not inside(site, target):
+                return Answer(HTTPStatus.NOT_FOUND, message="not found")
             rel = target.relative_to(site).as_posix()
             return Answer(HTTPStatus.OK, file=target, media=chosen, headers={**vary, "Content-Location": "/" + rel})
     target = site.joinpath(*parts) if parts else site
@@ -159,83 +140,15 @@ def resolve(site: Path, path: str, accept: str | None) -> Answer:
         target = target / "index.html"
     elif not target.is_file() and parts and (site.joinpath(*parts[:-1]) / f"{parts[-1]}.html").is_file():
         target = site.joinpath(*parts[:-1]) / f"{parts[-1]}.html"
-    if target.is_file():
+    if target.is_file() and inside(site, target):
         return Answer(HTTPStatus.OK, file=target)
-    return Answer(HTTPStatus.NOT_FOUND)
-
-
-# ---------------------------------------------------------------- SPARQL
-@dataclass
-class SparqlResponse:
-    status: int
-    body: bytes
-    media: str
-
-
-def sparql_request(
-    method: str, query_string: str, content_type: str | None, body: bytes, accept: str | None
-) -> tuple[str | None, list[str], list[str], SparqlResponse | None]:
-    """Parse a SPARQL Protocol request: (query, default graphs, named graphs, or an error response)."""
-    params = urllib.parse.parse_qs(query_string, keep_blank_values=True)
-    media = (content_type or "").split(";")[0].strip().lower()
-    if method == "POST":
-        if media == "application/sparql-update":
-            return None, [], [], refused()
-        if media == "application/x-www-form-urlencoded":
-            form = urllib.parse.parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
-            for key, values in form.items():
-                params.setdefault(key, []).extend(values)
-        elif media == "application/sparql-query":
-            params.setdefault("query", []).append(body.decode("utf-8", "replace"))
-        else:
-            return None, [], [], error(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, f"unsupported content type {media!r}")
-    if "update" in params or "using-graph-uri" in params or "using-named-graph-uri" in params:
-        return None, [], [], refused()
-    queries = params.get("query", [])
-    if len(queries) != 1:
-        if not queries:
-            return None, [], [], None
-        return None, [], [], error(HTTPStatus.BAD_REQUEST, "give exactly one query parameter")
-    return queries[0], params.get("default-graph-uri", []), params.get("named-graph-uri", []), None
-
-
-def error(status: int, message: str) -> SparqlResponse:
-    return SparqlResponse(status, (message.rstrip() + "\n").encode("utf-8"), "text/plain; charset=utf-8")
-
-
-def refused() -> SparqlResponse:
-    return error(HTTPStatus.FORBIDDEN, "this endpoint is read-only: SPARQL Update is not accepted")
-
-
-def run_sparql(
-    store: Store, query: str, accept: str | None, default_graphs=(), named_graphs=(), base_iri: str | None = None
-) -> SparqlResponse:
-    """Run a query and serialise its result in the format the client accepts."""
-    kwargs = {}
-    if default_graphs:
-        kwargs["default_graph"] = [NamedNode(g) for g in default_graphs]
-    if named_graphs:
-        kwargs["named_graphs"] = [NamedNode(g) for g in named_graphs]
-    try:
-        result = store.query(query, base_iri=base_iri, **kwargs)
-    except SyntaxError as exc:
-        return error(HTTPStatus.BAD_REQUEST, f"SPARQL syntax error: {exc}")
-    except (ValueError, OSError) as exc:
-        return error(HTTPStatus.BAD_REQUEST, f"cannot run the query: {exc}")
-    formats = GRAPH_FORMATS if isinstance(result, pyoxigraph.QueryTriples) else SOLUTION_FORMATS
-    media = negotiate(accept, [m for m, _ in formats])
-    if media is None:
-        offered = ", ".join(m for m, _ in formats)
-        return error(HTTPStatus.NOT_ACCEPTABLE, f"this result can be sent as: {offered}")
-    fmt = dict(formats)[media]
-    body = result.serialize(format=fmt)
-    charset = "; charset=utf-8" if media.startswith("text/") else ""
-    return SparqlResponse(HTTPStatus.OK, body, media + charset)
+    return Answer(HTTPStatus.NOT_FOUND, message="not found")
 
 
 FORM = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>SPARQL endpoint</title></head>
 <body><h1>SPARQL endpoint (read-only)</h1>
+<p>Queries may run for {timeout:g} seconds; SERVICE (federated query) and SPARQL Update are refused.</p>
 <form method="get" action="sparql"><p><label for="q">Query</label></p>
 <textarea id="q" name="query" rows="12" cols="80">{example}</textarea>
 <p><button type="submit">Run</button></p></form></body></html>
@@ -247,11 +160,13 @@ class Handler(SimpleHTTPRequestHandler):
     """Static files with content negotiation, and ``/sparql``."""
 
     server: CitydiploServer
+    default_request_version = "HTTP/1.0"  # even a malformed request line gets a status line and headers
     extensions_map = {  # noqa: RUF012 (the standard library's own attribute)
         **SimpleHTTPRequestHandler.extensions_map,
         ".html": "text/html; charset=utf-8",
         ".ttl": "text/turtle; charset=utf-8",
         ".nt": "application/n-triples",
+        ".rdf": "application/rdf+xml",
         ".jsonld": "application/ld+json",
         ".csv": "text/csv; charset=utf-8",
         ".svg": "image/svg+xml",
@@ -260,7 +175,11 @@ class Handler(SimpleHTTPRequestHandler):
 
     def __init__(self, request, client_address, server):
         self.extra_headers: dict[str, str] = {}
+        self.timeout = server.socket_timeout  # read by StreamRequestHandler.setup()
         super().__init__(request, client_address, server, directory=str(server.site))
+
+    def version_string(self) -> str:
+        return "citydiplo-serve (local preview)"
 
     def log_message(self, format, *args):
         if not self.server.quiet:
@@ -269,36 +188,90 @@ class Handler(SimpleHTTPRequestHandler):
     def end_headers(self):
         for key, value in self.extra_headers.items():
             self.send_header(key, value)
+        self.extra_headers = {}
         super().end_headers()
+
+    def send_error(self, code, message=None, explain=None):
+        """Every error as plain text: the status and a message (also for the standard library's own errors)."""
+        short = self.responses.get(code, ("error", ""))[0]
+        text = f"{int(code)} {message or short}" + (f": {explain}" if explain else "") + "\n"
+        body = text.encode("utf-8", "replace")
+        self.log_error("code %d, message %s", code, message)
+        self.send_response(code, message if message and message.isascii() and "\n" not in message else short)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.close_connection = True
+        self.end_headers()
+        if self.command != "HEAD" and code >= 200 and code not in (HTTPStatus.NO_CONTENT, HTTPStatus.NOT_MODIFIED):
+            self.wfile.write(body)
 
     # -------------------------------------------------------------- dispatch
     def do_GET(self):
-        self.dispatch("GET")
+        self.guarded("GET")
 
     def do_HEAD(self):
-        self.dispatch("HEAD")
+        self.guarded("HEAD")
 
     def do_POST(self):
-        self.dispatch("POST")
+        self.guarded("POST")
+
+    def do_OPTIONS(self):
+        self.guarded("OPTIONS")
 
     def do_PUT(self):
-        self.not_allowed()
+        self.guarded("PUT")
 
-    do_DELETE = do_PATCH = do_PUT
+    do_DELETE = do_PATCH = do_CONNECT = do_TRACE = do_PUT
 
-    def not_allowed(self):
-        self.extra_headers = {"Allow": "GET, HEAD, POST"}
-        self.send_error(HTTPStatus.METHOD_NOT_ALLOWED, "this server is read-only")
+    def sparql_paths(self) -> tuple[str, ...]:
+        # a query backend also answers at Oxigraph's path, so nginx can pass to either
+        return ("/sparql", "/query") if self.server.sparql_only else ("/sparql",)
+
+    def allowed(self) -> str:
+        return "GET, HEAD, POST, OPTIONS" if self.url_path() in self.sparql_paths() else "GET, HEAD, OPTIONS"
+
+    def url_path(self) -> str:
+        return urllib.parse.unquote(urllib.parse.urlsplit(self.path).path)
+
+    def guarded(self, method: str):
+        """Dispatch, and turn any failure into a 500 with a message (never a dropped connection)."""
+        try:
+            self.dispatch(method)
+        except (ConnectionError, TimeoutError):
+            self.close_connection = True
+        except Exception as exc:  # the last line of defence: answer, then log
+            self.log_error("internal error on %s %s: %r", method, self.path, exc)
+            self.extra_headers = {}
+            try:
+                self.send_error(HTTPStatus.INTERNAL_SERVER_ERROR, "internal error", type(exc).__name__)
+            except OSError:
+                self.close_connection = True
 
     def dispatch(self, method: str):
         url = urllib.parse.urlsplit(self.path)
         path = urllib.parse.unquote(url.path)
-        if path == "/sparql":
+        if method == "OPTIONS":
+            self.send_response(HTTPStatus.NO_CONTENT)
+            self.extra_headers = {
+                "Allow": self.allowed(),
+                **READ_HEADERS,
+                "Access-Control-Allow-Methods": self.allowed(),
+                "Access-Control-Allow-Headers": "Accept, Content-Type",
+                "Access-Control-Max-Age": "86400",
+                "Content-Length": "0",
+            }
+            self.end_headers()
+            return None
+        if method not in ("GET", "HEAD", "POST") or (method == "POST" and path not in self.sparql_paths()):
+            self.extra_headers = {"Allow": self.allowed()}
+            return self.send_error(HTTPStatus.METHOD_NOT_ALLOWED, "this server is read-only")
+        if path in self.sparql_paths():
             return self.sparql(method, url.query)
-        if method == "POST":
-            return self.not_allowed()
+        if self.server.sparql_only:
+            return self.send_error(HTTPStatus.NOT_FOUND, "this server answers SPARQL queries only, at /sparql")
         answer = resolve(self.server.site, path, self.headers.get("Accept"))
-        self.extra_headers = dict(answer.headers)
+        self.extra_headers = {**answer.headers, **READ_HEADERS}
         if answer.status in (HTTPStatus.SEE_OTHER, HTTPStatus.MOVED_PERMANENTLY):
             self.send_response(answer.status)
             self.send_header("Location", answer.location)
@@ -306,73 +279,151 @@ class Handler(SimpleHTTPRequestHandler):
             self.end_headers()
             return None
         if answer.file is None:
-            return self.send_error(HTTPStatus.NOT_FOUND, "not found")
+            return self.send_error(answer.status, answer.message or None)
         rel = answer.file.relative_to(self.server.site).as_posix()
         self.path = "/" + urllib.parse.quote(rel)
         return super().do_GET() if method == "GET" else super().do_HEAD()
 
     def sparql(self, method: str, query_string: str):
-        self.extra_headers = {"Access-Control-Allow-Origin": "*", "Vary": "Accept"}
         body = b""
         if method == "POST":
             try:
                 length = int(self.headers.get("Content-Length") or 0)
             except ValueError:
                 length = -1
-            if length < 0 or length > MAX_BODY:
+            if length < 0:
+                return self.reply(error(HTTPStatus.BAD_REQUEST, "invalid Content-Length"))
+            if length > MAX_BODY:
                 return self.reply(error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"request body over {MAX_BODY} bytes"))
-            body = self.rfile.read(length)
+            try:
+                body = self.rfile.read(length)
+            except TimeoutError:
+                return self.reply(error(HTTPStatus.REQUEST_TIMEOUT, "the request body did not arrive in time"))
+            if len(body) < length:
+                return self.reply(error(HTTPStatus.BAD_REQUEST, "the request body is shorter than its Content-Length"))
         accept = self.headers.get("Accept")
-        query, defaults, named, problem = sparql_request(
-            method, query_string, self.headers.get("Content-Type"), body, accept
-        )
-        if problem is not None:
-            return self.reply(problem, head=method == "HEAD")
-        if query is None:
+        request = parse_request(method, query_string, self.headers.get("Content-Type"), body)
+        head = method == "HEAD"
+        if isinstance(request, SparqlResponse):
+            read = request.status not in (HTTPStatus.FORBIDDEN,)
+            return self.reply(request, head=head, read=read)
+        if request.query is None:
             if method == "POST":
                 return self.reply(error(HTTPStatus.BAD_REQUEST, "no query given"))
             example = "SELECT ?s ?p ?o WHERE { ?s ?p ?o } LIMIT 10"
-            page = FORM.format(example=html.escape(example)).encode("utf-8")
-            return self.reply(SparqlResponse(HTTPStatus.OK, page, "text/html; charset=utf-8"), head=method == "HEAD")
-        response = run_sparql(self.server.store, query, accept, defaults, named, self.server.base_iri)
-        return self.reply(response, head=method == "HEAD")
+            page = FORM.format(example=html.escape(example), timeout=self.server.pool.timeout).encode("utf-8")
+            return self.reply(SparqlResponse(HTTPStatus.OK, page, "text/html; charset=utf-8"), head=head)
+        return self.reply(self.server.pool.run(request, accept), head=head)
 
-    def reply(self, response: SparqlResponse, head: bool = False):
+    def reply(self, response: SparqlResponse, head: bool = False, read: bool = True):
         self.send_response(response.status)
         self.send_header("Content-Type", response.media)
         self.send_header("Content-Length", str(len(response.body)))
+        self.send_header("Vary", "Accept")
+        if read:
+            for key, value in READ_HEADERS.items():
+                self.send_header(key, value)
         self.end_headers()
         if not head:
             self.wfile.write(response.body)
 
 
-class CitydiploServer(ThreadingHTTPServer):
-    daemon_threads = True
+BUSY = (
+    b"HTTP/1.0 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
+    b"Retry-After: 1\r\nContent-Length: 39\r\nConnection: close\r\n\r\n"
+    b"503 the server is busy: try again soon\n"
+)
 
-    def __init__(self, address, site: Path, store: Store, base_iri: str | None = None, quiet: bool = False):
+
+class CitydiploServer(HTTPServer):
+    """An HTTP server with a fixed pool of request threads and a bounded queue of waiting connections."""
+
+    request_queue_size = BACKLOG
+
+    def __init__(
+        self,
+        address,
+        site: Path,
+        pool: QueryPool,
+        quiet: bool = False,
+        threads: int = THREADS,
+        socket_timeout: float = SOCKET_TIMEOUT,
+        sparql_only: bool = False,
+    ):
         self.site = site.resolve()
-        self.store = store
-        self.base_iri = base_iri
+        self.sparql_only = sparql_only
+        self.pool = pool
         self.quiet = quiet
+        self.socket_timeout = socket_timeout
+        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="citydiplo-http")
+        # a connection waits for a thread only while fewer than this many are in the server
+        self.slots = threading.BoundedSemaphore(threads + 2 * BACKLOG)
+        self.cleanup: list[Path] = []
+        #: whether the query workers run without network (Linux namespaces), a wall behind the SERVICE check
+        self.isolated = False
         super().__init__(address, Handler)
 
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
+        host = f"[{host}]" if ":" in host else host
         return f"http://{host}:{port}/"
 
+    def process_request(self, request, client_address):
+        if not self.slots.acquire(blocking=False):
+            try:
+                request.settimeout(1)
+                request.sendall(BUSY)
+            except OSError:
+                pass
+            self.shutdown_request(request)
+            return
+        self.executor.submit(self.process_request_thread, request, client_address)
 
-def load_store(project: Project, site: Path) -> tuple[Store, str]:
-    """The graph: the dump shipped with the site, else the dump built from vocab/."""
-    store = Store()
+    def process_request_thread(self, request, client_address):
+        try:
+            self.finish_request(request, client_address)
+        except Exception:
+            self.handle_error(request, client_address)
+        finally:
+            self.shutdown_request(request)
+            self.slots.release()
+
+    def handle_error(self, request, client_address):
+        if not self.quiet:
+            super().handle_error(request, client_address)
+
+    def server_close(self):
+        super().server_close()
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        self.pool.close()
+        for path in self.cleanup:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def graph_file(project: Project, site: Path) -> tuple[Path, Path | None]:
+    """The graph as N-Triples for the query workers: the dump shipped with the
+    site, else one written from vocab/ into a temporary folder (returned second)."""
     dump = site / "dist" / "citydiplo.nt"
     if dump.is_file():
-        store.load(path=str(dump), format=RdfFormat.N_TRIPLES)
-        return store, project.rel(dump)
+        return dump, None
+    import pyoxigraph
+
     from ..graph.export import dump_graph
 
-    store.extend(pyoxigraph.Quad(t.subject, t.predicate, t.object, DefaultGraph()) for t in dump_graph(project))
-    return store, "vocab/"
+    folder = Path(tempfile.mkdtemp(prefix="citydiplo-serve-"))
+    path = folder / "graph.nt"
+    path.write_bytes(pyoxigraph.serialize(dump_graph(project), format=RdfFormat.N_TRIPLES))
+    return path, folder
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def make_server(
@@ -380,33 +431,88 @@ def make_server(
     site: Path | None = None,
     host: str = "127.0.0.1",
     port: int = 8000,
-    store: Store | None = None,
     quiet: bool = False,
+    timeout: float = QUERY_TIMEOUT,
+    workers: int = QUERY_WORKERS,
+    threads: int = THREADS,
+    socket_timeout: float = SOCKET_TIMEOUT,
+    sparql_only: bool = False,
 ) -> CitydiploServer:
+    """A server ready to ``serve_forever()``, its query workers loaded; ``server_close()`` stops them.
+
+    With ``sparql_only`` it answers only SPARQL queries (at ``/sparql`` and
+    ``/query``), from the dump in the site if there is one, else from vocab/:
+    the query backend behind nginx (``conf/nginx/citydiplo-sparql.conf``)."""
     site = site or project.build_dir / "html"
-    if not (site / "index.html").is_file():
+    if not sparql_only and not (site / "index.html").is_file():
         raise ServeError(f"no built site in {project.rel(site)}/: run `citydiplo build` first")
-    if store is None:
-        store, _ = load_store(project, site)
+    source, temporary = graph_file(project, site)
+    pool = QueryPool(source, size=workers, timeout=timeout, base_iri=project.base_iri)
     try:
-        return CitydiploServer((host, port), site, store, base_iri=project.base_iri, quiet=quiet)
+        server = CitydiploServer(
+            (host, port),
+            site,
+            pool,
+            quiet=quiet,
+            threads=threads,
+            socket_timeout=socket_timeout,
+            sparql_only=sparql_only,
+        )
     except OSError as exc:
+        pool.close()
+        if temporary:
+            shutil.rmtree(temporary, ignore_errors=True)
         raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    if temporary:
+        server.cleanup.append(temporary)
+    ready, server.isolated = pool.wait_ready()
+    if not ready:
+        server.server_close()
+        raise ServeError(f"the query workers could not load the graph from {project.rel(source)}")
+    return server
 
 
-def serve(project: Project, site: Path | None = None, host: str = "127.0.0.1", port: int = 8000) -> int:
+def serve(
+    project: Project,
+    site: Path | None = None,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    timeout: float = QUERY_TIMEOUT,
+    workers: int = QUERY_WORKERS,
+    sparql_only: bool = False,
+) -> int:
     """Run until interrupted; returns an exit status."""
-    server = make_server(project, site, host, port)
-    print(
-        f"citydiplo: serving {project.rel(server.site)}/ at {server.url} "
-        f"(SPARQL endpoint: {server.url}sparql); press Ctrl-C to stop",
-        file=sys.stderr,
-        flush=True,
-    )
+    if not is_loopback(host):
+        print(
+            f"citydiplo: warning: listening on {host} makes this preview reachable from other machines; "
+            "`citydiplo serve` is for local use only: host the site with nginx (handbook/data/hosting.md)",
+            file=sys.stderr,
+            flush=True,
+        )
+    server = make_server(project, site, host, port, timeout=timeout, workers=workers, sparql_only=sparql_only)
+    if sparql_only:
+        what = f"a SPARQL endpoint at {server.url}sparql and {server.url}query ({timeout:g} s per query)"
+    else:
+        what = f"{project.rel(server.site)}/ at {server.url} "
+        what += f"(SPARQL endpoint: {server.url}sparql, {timeout:g} s per query)"
+    print(f"citydiplo: serving {what} for local use only; press Ctrl-C to stop", file=sys.stderr, flush=True)
+    if not server.isolated:
+        print(
+            "citydiplo: notice: the query workers run with network access (this system does not allow "
+            "network namespaces); SERVICE is still refused",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)  # `kill` stops the query workers too
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
+        signal.signal(signal.SIGTERM, previous)
         server.server_close()
     return 0

@@ -2,7 +2,8 @@
 
 For each entity ``id/<slug>`` and each ontology term ``def/<Name>`` the
 built site holds, next to the HTML page, the description of that resource as
-Turtle (``<slug>.ttl``) and as compacted JSON-LD (``<slug>.jsonld``): its own
+Turtle (``<slug>.ttl``), as compacted JSON-LD (``<slug>.jsonld``), as
+N-Triples (``<slug>.nt``) and as RDF/XML (``<slug>.rdf``): its own
 triples, the blank nodes they lead to (memberships, access options), and the
 labels of the things it links to, so that a client can show the links
 without fetching each one. The ontology as a whole is ``def.ttl`` /
@@ -28,7 +29,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pyoxigraph import BlankNode, NamedNode, Triple
+import pyoxigraph
+from pyoxigraph import BlankNode, NamedNode, RdfFormat, Triple
 from rdflib import Literal as RdfLiteral
 from rdflib import URIRef
 from rdflib.namespace import DCTERMS, FOAF, ORG, OWL, RDF, RDFS, SKOS
@@ -38,8 +40,13 @@ from ..files import write_if_changed
 from ..graph.export import NS, canonical, description, export, rdf_text, read_triples
 from ..graph.views import GraphView
 
-#: The files each described resource gets: suffix and media type.
-FORMATS = (("ttl", "text/turtle"), ("jsonld", "application/ld+json"))
+#: The files each described resource gets: suffix and media type (every one negotiable by IRI).
+FORMATS = (
+    ("ttl", "text/turtle"),
+    ("jsonld", "application/ld+json"),
+    ("nt", "application/n-triples"),
+    ("rdf", "application/rdf+xml"),
+)
 LABEL_PROPS = (NS["skos"] + "prefLabel", NS["rdfs"] + "label")
 SCHEMA = "https://schema.org/"
 
@@ -143,7 +150,10 @@ def documents(project: Project, data: list[Triple]) -> dict[str, bytes]:
             continue
         triples = canonical(triples)
         for suffix, _ in FORMATS:
-            out[f"{name}.{suffix}"] = rdf_text(project, triples, suffix)
+            if suffix == "rdf":
+                out[f"{name}.rdf"] = pyoxigraph.serialize(triples, format=RdfFormat.RDF_XML)
+            else:
+                out[f"{name}.{suffix}"] = rdf_text(project, triples, suffix)
     return out
 
 
