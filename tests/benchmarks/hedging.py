@@ -130,14 +130,14 @@ def report(now: dict[str, tuple[int, int]], before: dict[str, tuple[int, int]] |
     lines = [
         f"## Hedging phrases (`hedging.py`), {datetime.date.today().isoformat()}",
         "",
-        "Hedging phrases (\"not confirmed\", \"our sources do not …\", \"sources differ\",",
-        "\"we could not …\", \"ask the organiser\", \"could not be found\") per 10,000 words",
+        'Hedging phrases ("not confirmed", "our sources do not …", "sources differ",',
+        '"we could not …", "ask the organiser", "could not be found") per 10,000 words',
         "of the hand-written pages (not `handbook/id`, `def`, `reference/generated`,",
-        "`locales`); text in the end-of-page \"Open questions\" boxes is not counted as",
+        '`locales`); text in the end-of-page "Open questions" boxes is not counted as',
         f"hedging. Target (issue 12): at most {TARGET:g} per 10,000 words across the handbook.",
         "",
     ]
-    keys = sorted(k for k in now if k != "all hand-written pages") + ["all hand-written pages"]
+    keys = [*sorted(k for k in now if k != "all hand-written pages"), "all hand-written pages"]
     if before is not None:
         lines += [f"| pages | words | hedges | per 10,000 words | before (`{ref}`) |", "|---|---|---|---|---|"]
     else:
