@@ -111,11 +111,11 @@ def area(rel: str) -> str:
 
 
 def tally(pages: Iterable[tuple[str, str]]) -> dict[str, tuple[int, int]]:
-    """Per area and in total: (words, hedges)."""
+    """Per area, per page (keys starting with "handbook/") and in total: (words, hedges)."""
     totals: dict[str, list[int]] = {}
     for rel, text in pages:
         words, hedges = measure(text)
-        for key in (area(rel), "all hand-written pages"):
+        for key in (area(rel), rel, "all hand-written pages"):
             entry = totals.setdefault(key, [0, 0])
             entry[0] += words
             entry[1] += sum(hedges.values())
@@ -137,7 +137,9 @@ def report(now: dict[str, tuple[int, int]], before: dict[str, tuple[int, int]] |
         f"hedging. Target (issue 12): at most {TARGET:g} per 10,000 words across the handbook.",
         "",
     ]
-    keys = [*sorted(k for k in now if k != "all hand-written pages"), "all hand-written pages"]
+    pages = {k: v for k, v in now.items() if k.startswith("handbook/")}
+    areas = {k: v for k, v in now.items() if k not in pages}
+    keys = [*sorted(k for k in areas if k != "all hand-written pages"), "all hand-written pages"]
     if before is not None:
         lines += [f"| pages | words | hedges | per 10,000 words | before (`{ref}`) |", "|---|---|---|---|---|"]
     else:
@@ -149,6 +151,12 @@ def report(now: dict[str, tuple[int, int]], before: dict[str, tuple[int, int]] |
             b_words, b_hedges = before.get(key, (0, 0))
             row += f" {rate(b_words, b_hedges):.1f} ({b_hedges} in {b_words:,} words) |"
         lines.append(row)
+    worst = sorted((v[1], k) for k, v in pages.items() if v[1])[::-1][:8]
+    if worst:
+        lines += [
+            "",
+            "Pages with the most hedges: " + ", ".join(f"`{k[len('handbook/') :]}` ({n})" for n, k in worst) + ".",
+        ]
     return "\n".join(lines) + "\n"
 
 
