@@ -79,9 +79,27 @@ def test_description_lists_every_download(site):
     dumps = {str(o) for o in g.objects(ds, void.dataDump)}
     assert dumps == {project.base_iri + f"dist/citydiplo.{s}" for s in ("ttl", "nt", "jsonld")}
     distributions = {str(o) for o in g.objects(ds, dcat.distribution)}
-    assert distributions == dumps | {project.base_iri + "dist/" + name for name in csv_names()}
+    sparql = project.base_iri + "sparql#distribution"
+    assert distributions == dumps | {project.base_iri + "dist/" + name for name in csv_names()} | {sparql}
     media = {str(g.value(rdflib.URIRef(d), dcat.mediaType)) for d in distributions}
-    assert media == {"text/turtle", "application/n-triples", "application/ld+json", "text/csv"}
+    iana = "http://www.iana.org/assignments/media-types/"
+    assert media == {
+        iana + m
+        for m in (
+            "text/turtle",
+            "application/n-triples",
+            "application/ld+json",
+            "text/csv",
+            "application/sparql-results+json",
+        )
+    }
+    spdx = rdflib.Namespace("http://spdx.org/rdf/terms#")
+    for name in csv_names():  # size and checksum of each CSV table, as written
+        dist = rdflib.URIRef(project.base_iri + "dist/" + name)
+        content = (project.build_dir / "dist" / name).read_bytes()
+        assert int(g.value(dist, dcat.byteSize)) == len(content)
+        checksum = g.value(dist, spdx.checksum)
+        assert str(g.value(checksum, spdx.checksumValue)) == hashlib.sha256(content).hexdigest()
     assert str(g.value(ds, void.triples)) == str(len(set(read_triples(project))))
     assert str(g.value(ds, rdflib.URIRef("http://purl.org/dc/terms/license"))) == project.licence
 
@@ -220,7 +238,7 @@ def test_built_site_links_and_embeds_the_data(site):
     assert '<a href="gfmd.jsonld" type="application/ld+json">JSON-LD</a>' in page
     match = re.search(r'<script type="application/ld\+json">(.*?)</script>', page, re.S)
     data = json.loads(match.group(1))
-    assert data["@context"] == "https://schema.org"
+    assert data["@context"] == {"@vocab": "https://schema.org/"}  # the dump's schema.org namespace
     assert data["@type"] == "EventSeries" and data["@id"] == project.id_ns + "gfmd"
     assert data["name"] == "Global Forum on Migration and Development"
     assert data["alternateName"] == ["GFMD"]
