@@ -160,8 +160,8 @@ def test_vocabulary_shapes_catch_an_undocumented_term(vocab, real_project):
     graph.remove((cd(real_project, "UNM49"), RDFS.label, None))
     graph.remove((cd(real_project, "country"), SKOS.example, None))
     messages = _violations(vocab, graph)
-    assert "Every term needs exactly one rdfs:label in English." in messages
-    assert "Every term needs at least one skos:example." in messages
+    assert "rdfs:label: Every term needs exactly one rdfs:label in English." in messages
+    assert "skos:example: Every term needs at least one skos:example." in messages
 
 
 def test_data_shapes_catch_bad_links(vocab, real_project):

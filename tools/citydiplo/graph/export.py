@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -505,14 +506,41 @@ def write_dump(project: Project, folder: Path, data: list[Triple]) -> list[str]:
     return [*files, "SHA256SUMS"]
 
 
+VERSION_RE = re.compile(r"^[0-9][0-9A-Za-z.+-]*$")  # 0.1.0, 1.0.0-rc1: never csv/ or a file name
+
+
+def version_dir(folder: Path, version: str) -> Path:
+    """``folder/<version>``: where a release's files stay; the version must be one plain path segment."""
+    if not VERSION_RE.match(version) or version in (".", ".."):
+        raise ExportError(f"conf/citydiplo.toml: version {version!r} cannot name a folder (use e.g. 0.2.0)")
+    path = folder / version
+    if path.resolve().parent != folder.resolve():
+        raise ExportError(f"conf/citydiplo.toml: version {version!r} leaves {folder}")
+    return path
+
+
 def export(project: Project, out: Path | None = None, data: list[Triple] | None = None) -> ExportResult:
-    """Write the dump (RDF, CSV, ``SHA256SUMS``) into ``out`` (default ``build/dist``), atomically."""
+    """Write the dump (RDF, CSV, ``SHA256SUMS``) into ``out`` (default ``build/dist``), atomically.
+
+    The same files also go to ``out/<version>/`` (the release's ``owl:versionIRI``), and the
+    folders of earlier versions already in ``out`` are kept, so every release stays downloadable
+    and ``citydiplo diff out/OLD out/NEW`` can compare them.
+    """
     target = out or project.build_dir / "dist"
     data = read_triples(project) if data is None else data
     tmp = target.with_name(target.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     files = write_dump(project, tmp, data)
+    release = version_dir(tmp, project.version)
+    if target.is_dir():
+        for old in sorted(target.iterdir()):
+            if old.is_dir() and VERSION_RE.match(old.name) and old.name != project.version:
+                shutil.copytree(old, tmp / old.name)
+    release.mkdir()
+    for name in files:
+        (release / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(tmp / name, release / name)
     in_files = sum(1 for line in (tmp / f"{DUMP_NAME}.nt").read_bytes().splitlines() if line.strip())
     replace_dir(tmp, target)
     return ExportResult(directory=target, triples=len(set(data)), files=[target / f for f in files], in_files=in_files)
