@@ -178,3 +178,37 @@ def test_data_shapes_catch_bad_links(vocab, real_project):
     assert "owl:sameAs links to a GeoNames feature" in messages
     assert "skos:notation must be a code with its datatype" in messages
     assert "ISO 3166-1 alpha-3 code" in messages
+
+
+LINK_QUERIES = (
+    "cities-with-geonames",
+    "countries-with-iso-codes",
+    "world-regions-m49",
+    "dataset-citation",
+    "dataset-downloads",
+)
+
+
+@pytest.mark.parametrize("name", LINK_QUERIES)
+def test_link_and_dataset_queries_agree_on_rdflib(name, real_project):
+    """The same expected answer from rdflib as from Oxigraph (tests/test_graph.py)."""
+    import csv
+    import io
+
+    import rdflib
+
+    from citydiplo.graph.export import dump_graph, to_rdflib
+    from citydiplo.graph.query import queries_dir
+
+    rdflib.NORMALIZE_LITERALS = False
+    if "graph" not in _RDFLIB:
+        _RDFLIB["graph"] = to_rdflib(dump_graph(real_project))
+    path = queries_dir(real_project) / f"{name}.rq"
+    result = _RDFLIB["graph"].query(path.read_text(encoding="utf-8"))
+    variables = [str(v) for v in result.vars]
+    rows = [["" if row[v] is None else str(row[v]) for v in variables] for row in result]
+    expected = list(csv.reader(io.StringIO(path.with_suffix(".csv").read_text(encoding="utf-8"))))
+    assert [variables, *rows] == expected
+
+
+_RDFLIB: dict = {}

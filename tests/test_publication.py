@@ -32,7 +32,7 @@ from citydiplo.graph.query import load_queries, make_store, run_query, term_text
 from citydiplo.graph.validate import errors, validate
 from citydiplo.graph.views import KINDS
 from citydiplo.site.build import build_site
-from citydiplo.site.publish import by_subject, describe, documents
+from citydiplo.site.publish import by_object, by_subject, describe, documents, incoming
 
 from .conftest import make_project, require_tool
 
@@ -223,7 +223,8 @@ def test_entity_description_has_its_blank_nodes_and_the_labels_of_links(project)
     assert g.value(option, cd.via) == cdi["mayors-mechanism"]  # blank-node closure
     assert (cdi["mayors-mechanism"], skos.prefLabel, rdflib.Literal("Mayors Mechanism", lang="en")) in g
     assert not list(g.objects(cdi["mayors-mechanism"], cd.initiatedBy))  # only labels of linked entities
-    expected = canonical(describe([NamedNode(project.id_ns + "gfmd")], by_subject(data)))
+    gfmd = NamedNode(project.id_ns + "gfmd")
+    expected = canonical(describe([gfmd], by_subject(data)) + incoming(gfmd, by_subject(data), by_object(data)))
     assert isomorphic(g, rdflib.Graph().parse(data=pyoxigraph.serialize(expected, format=RdfFormat.N_TRIPLES)))
     j = rdflib.Graph().parse(data=docs["id/gfmd.jsonld"].decode(), format="json-ld")
     assert isomorphic(g, j)
