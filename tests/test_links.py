@@ -212,3 +212,23 @@ def test_link_and_dataset_queries_agree_on_rdflib(name, real_project):
 
 
 _RDFLIB: dict = {}
+
+
+def test_export_derives_plain_membership_and_symmetric_links(real_project):
+    from pyoxigraph import NamedNode, Triple
+
+    from citydiplo.graph.export import read_triples
+
+    triples = set(read_triples(real_project))
+    ids, org = real_project.id_ns, "http://www.w3.org/ns/org#"
+
+    def has(s, p, o):
+        return Triple(NamedNode(ids + s), NamedNode(p), NamedNode(ids + o)) in triples
+
+    # Milan co-leads the Africa-Europe Mayors Dialogue (a membership with a role, no end)
+    assert has("milan", org + "memberOf", "africa-europe-mayors-dialogue")
+    # Switzerland co-led the Nansen Initiative 2011-2015: an ended membership gives no memberOf
+    assert not has("switzerland", org + "memberOf", "nansen-initiative")
+    # cd:partner is symmetric: Bristol works with the Good Faith Partnership, and so the reverse
+    partner = real_project.def_ns + "partner"
+    assert has("bristol", partner, "good-faith-partnership") and has("good-faith-partnership", partner, "bristol")

@@ -151,7 +151,46 @@ def read_triples(project: Project, files: list[Path] | None = None) -> list[Trip
                 triples.append(quad.triple)
         except SyntaxError as exc:
             raise ExportError(f"{project.rel(path)}: {exc} (run `citydiplo validate`)") from None
-    return triples
+    return triples + derived(triples)
+
+
+ORG = "http://www.w3.org/ns/org#"
+ENDED = ("https://schema.org/endDate", ORG + "memberDuring")
+
+
+def derived(triples: list[Triple]) -> list[Triple]:
+    """Triples the published graph states although no file writes them
+    (vocab/README.md, "Derived at export"):
+
+    - ``org:memberOf`` for every qualified ``org:Membership`` that has not
+      ended (no ``schema:endDate``, no ``org:memberDuring``), as W3C ORG
+      reads ``org:hasMembership/org:organization``: plain membership is one
+      pattern, whether it was written plainly or with a role;
+    - the reverse of every link by a symmetric property
+      (``owl:SymmetricProperty`` in the ontology, e.g. ``cd:partner``), so a
+      query need not ask both ways.
+    """
+    rdf_type = NamedNode(NS["rdf"] + "type")
+    symmetric = {
+        t.subject for t in triples if t.predicate == rdf_type and t.object == NamedNode(NS["owl"] + "SymmetricProperty")
+    }
+    by_subject: dict = {}
+    for t in triples:
+        by_subject.setdefault(t.subject, []).append(t)
+    have = set(triples)
+    out: list[Triple] = []
+    member_of = NamedNode(ORG + "memberOf")
+    for t in triples:
+        if t.predicate.value == ORG + "hasMembership" and isinstance(t.object, pyoxigraph.BlankNode):
+            inner = by_subject.get(t.object, [])
+            if any(i.predicate.value in ENDED for i in inner):
+                continue
+            for i in inner:
+                if i.predicate.value == ORG + "organization" and isinstance(i.object, NamedNode):
+                    out.append(Triple(t.subject, member_of, i.object))
+        elif t.predicate in symmetric and isinstance(t.object, NamedNode):
+            out.append(Triple(t.object, t.predicate, t.subject))
+    return sorted({d for d in out if d not in have}, key=lambda d: (d.subject.value, d.predicate.value, d.object.value))
 
 
 #: Media types of the distributions, as IANA IRIs (DCAT-AP wants an IRI).
