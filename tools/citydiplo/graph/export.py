@@ -72,7 +72,9 @@ RDF_FILES = (
 #: one cell are separated by "; ". Linked things (country, region) are given
 #: by their English label; ``type`` is the most specific class as a compact
 #: IRI (``cd:Forum``). Dates keep the precision of the source (a year, a
-#: month or a day).
+#: month or a day). ``same_as`` holds the GeoNames and Wikidata IRIs,
+#: ``codes`` the ISO 3166-1 / UN M49 codes (``skos:notation``), ``latitude``
+#: and ``longitude`` a city's WGS 84 coordinates.
 CSV_COLUMNS = (
     "iri",
     "slug",
@@ -95,6 +97,10 @@ CSV_COLUMNS = (
     "last_checked",
     "valid_until",
     "deprecated",
+    # links out (added at the end, as the data pages promise)
+    "codes",
+    "latitude",
+    "longitude",
 )
 CONCEPT_COLUMNS = (
     "iri",
@@ -455,7 +461,7 @@ def tables(project: Project, graph: rdflib.Graph) -> dict[str, str]:
     from rdflib.namespace import DCTERMS, FOAF, OWL, SKOS
 
     view = GraphView(graph, project, "en")
-    cd, schema = rdflib.Namespace(project.def_ns), rdflib.Namespace(NS["schema"])
+    cd, schema, geo = rdflib.Namespace(project.def_ns), rdflib.Namespace(NS["schema"]), rdflib.Namespace(NS["geo"])
     compact = jsonld.Compactor(prefixes(project))
 
     def cell(values) -> str:
@@ -499,6 +505,9 @@ def tables(project: Project, graph: rdflib.Graph) -> dict[str, str]:
                 values(node, cd.lastChecked),
                 values(node, cd.validUntil),
                 "true" if view.is_deprecated(node) else "false",
+                values(node, SKOS.notation),
+                values(node, geo.lat),
+                values(node, geo.long),
             ]
         )
     out = {f"{CSV_DIR}/{key}.csv": _csv(CSV_COLUMNS, table) for key, table in rows.items()}
