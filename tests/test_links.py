@@ -232,3 +232,15 @@ def test_export_derives_plain_membership_and_symmetric_links(real_project):
     # cd:partner is symmetric: Bristol works with the Good Faith Partnership, and so the reverse
     partner = real_project.def_ns + "partner"
     assert has("bristol", partner, "good-faith-partnership") and has("good-faith-partnership", partner, "bristol")
+
+
+def test_model_page_tables_are_generated_from_the_ontology_and_shapes(real_project):
+    from citydiplo.graph.modeldoc import BEGIN, PAGE, updated_page
+
+    text = (real_project.root / PAGE).read_text(encoding="utf-8")
+    assert BEGIN in text
+    assert updated_page(real_project, text) == text, (
+        "handbook/data/model.md is out of date: run `.venv/bin/python -m citydiplo.graph.modeldoc`"
+    )
+    assert "| `cd:Forum` | `cd:reviews` | `cd:Framework` |" in text
+    assert "| anything with `skos:notation` | `skos:notation` |" in text
