@@ -12,8 +12,9 @@ import pyoxigraph
 import rdflib
 from rdflib.compare import isomorphic
 
-from citydiplo.graph.export import description, export, read_triples
+from citydiplo.graph.export import derived, description, export, read_triples
 from citydiplo.graph.load import load
+from citydiplo.graph.query import content_files
 from citydiplo.site.compile import compile_vocab
 
 from .conftest import edit
@@ -105,7 +106,13 @@ def test_dump_parses_and_is_isomorphic_to_the_sources(project):
         if "shapes" not in path.parts:
             expected.parse(path, format="turtle")
     triples = read_triples(project)
-    described = pyoxigraph.serialize(description(project, triples), format=pyoxigraph.RdfFormat.N_TRIPLES)
+    # the sources, plus what is derived at export (memberOf, symmetric links) and the description
+    raw = [
+        q.triple for path in content_files(project) for q in pyoxigraph.parse(path=str(path), base_iri=project.base_iri)
+    ]
+    assert derived(raw) and set(derived(raw)) <= set(triples)
+    extra = derived(raw) + description(project, triples)
+    described = pyoxigraph.serialize(extra, format=pyoxigraph.RdfFormat.N_TRIPLES)
     expected.parse(data=described.decode(), format="nt")
     assert isomorphic(dumped, expected)
     assert result.triples == len(set(triples))

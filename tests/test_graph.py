@@ -98,5 +98,29 @@ def test_owl_rl_closure_still_conforms(vocab):
     for triple in vocab.graph:
         closed.add(triple)
     owlrl.DeductiveClosure(owlrl.OWLRL_Semantics).expand(closed)
-    conforms, _report, text = pyshacl.validate(closed, shacl_graph=vocab.shapes, inference="none", advanced=True)
+    conforms, _report, text = pyshacl.validate(
+        smushed(closed, vocab.project), shacl_graph=vocab.shapes, inference="none", advanced=True
+    )
     assert conforms, text[:3000]
+
+
+def smushed(graph: Graph, project) -> Graph:
+    """The graph with every owl:sameAs alias (GeoNames, Wikidata) replaced by
+    the project IRI it is the same as. OWL RL copies every fact of a city to
+    its aliases, so the closure says three times that Dakar lies in Senegal
+    (senegal, its GeoNames and its Wikidata IRI); SHACL knows no equality and
+    would count three countries. Validating modulo equality is what a
+    consumer that merges owl:sameAs sees."""
+    from rdflib.namespace import OWL
+
+    canonical = {}
+    for a, b in graph.subject_objects(OWL.sameAs):
+        if str(a).startswith(project.id_ns) and not str(b).startswith(project.id_ns):
+            canonical[b] = a
+    out = Graph()
+    for s, p, o in graph:
+        s, o = canonical.get(s, s), canonical.get(o, o)
+        if p == OWL.sameAs and s == o:
+            continue
+        out.add((s, p, o))
+    return out

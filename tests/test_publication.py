@@ -32,7 +32,7 @@ from citydiplo.graph.query import load_queries, make_store, run_query, term_text
 from citydiplo.graph.validate import errors, validate
 from citydiplo.graph.views import KINDS
 from citydiplo.site.build import build_site
-from citydiplo.site.publish import by_subject, describe, documents
+from citydiplo.site.publish import by_object, by_subject, describe, documents, incoming
 
 from .conftest import make_project, require_tool
 
@@ -59,9 +59,12 @@ def site(tmp_path_factory):
 def test_dump_has_every_format_and_checksums_cover_every_file(site):
     project, _ = site
     dist = project.build_dir / "dist"
-    names = sorted(p.relative_to(dist).as_posix() for p in dist.rglob("*") if p.is_file())
+    release = dist / project.version  # the same files, kept per release (owl:versionIRI)
+    names = sorted(p.relative_to(dist).as_posix() for p in dist.rglob("*") if p.is_file() and release not in p.parents)
     expected = ["citydiplo.jsonld", "citydiplo.nt", "citydiplo.ttl", *csv_names()]
     assert names == sorted([*expected, "SHA256SUMS"])
+    for name in names:
+        assert (release / name).read_bytes() == (dist / name).read_bytes(), name
     sums = {}
     for line in (dist / "SHA256SUMS").read_text().splitlines():
         digest, name = line.split("  ")
@@ -79,9 +82,27 @@ def test_description_lists_every_download(site):
     dumps = {str(o) for o in g.objects(ds, void.dataDump)}
     assert dumps == {project.base_iri + f"dist/citydiplo.{s}" for s in ("ttl", "nt", "jsonld")}
     distributions = {str(o) for o in g.objects(ds, dcat.distribution)}
-    assert distributions == dumps | {project.base_iri + "dist/" + name for name in csv_names()}
+    sparql = project.base_iri + "sparql#distribution"
+    assert distributions == dumps | {project.base_iri + "dist/" + name for name in csv_names()} | {sparql}
     media = {str(g.value(rdflib.URIRef(d), dcat.mediaType)) for d in distributions}
-    assert media == {"text/turtle", "application/n-triples", "application/ld+json", "text/csv"}
+    iana = "http://www.iana.org/assignments/media-types/"
+    assert media == {
+        iana + m
+        for m in (
+            "text/turtle",
+            "application/n-triples",
+            "application/ld+json",
+            "text/csv",
+            "application/sparql-results+json",
+        )
+    }
+    spdx = rdflib.Namespace("http://spdx.org/rdf/terms#")
+    for name in csv_names():  # size and checksum of each CSV table, as written
+        dist = rdflib.URIRef(project.base_iri + "dist/" + name)
+        content = (project.build_dir / "dist" / name).read_bytes()
+        assert int(g.value(dist, dcat.byteSize)) == len(content)
+        checksum = g.value(dist, spdx.checksum)
+        assert str(g.value(checksum, spdx.checksumValue)) == hashlib.sha256(content).hexdigest()
     assert str(g.value(ds, void.triples)) == str(len(set(read_triples(project))))
     assert str(g.value(ds, rdflib.URIRef("http://purl.org/dc/terms/license"))) == project.licence
 
@@ -202,7 +223,8 @@ def test_entity_description_has_its_blank_nodes_and_the_labels_of_links(project)
     assert g.value(option, cd.via) == cdi["mayors-mechanism"]  # blank-node closure
     assert (cdi["mayors-mechanism"], skos.prefLabel, rdflib.Literal("Mayors Mechanism", lang="en")) in g
     assert not list(g.objects(cdi["mayors-mechanism"], cd.initiatedBy))  # only labels of linked entities
-    expected = canonical(describe([NamedNode(project.id_ns + "gfmd")], by_subject(data)))
+    gfmd = NamedNode(project.id_ns + "gfmd")
+    expected = canonical(describe([gfmd], by_subject(data)) + incoming(gfmd, by_subject(data), by_object(data)))
     assert isomorphic(g, rdflib.Graph().parse(data=pyoxigraph.serialize(expected, format=RdfFormat.N_TRIPLES)))
     j = rdflib.Graph().parse(data=docs["id/gfmd.jsonld"].decode(), format="json-ld")
     assert isomorphic(g, j)
@@ -220,7 +242,7 @@ def test_built_site_links_and_embeds_the_data(site):
     assert '<a href="gfmd.jsonld" type="application/ld+json">JSON-LD</a>' in page
     match = re.search(r'<script type="application/ld\+json">(.*?)</script>', page, re.S)
     data = json.loads(match.group(1))
-    assert data["@context"] == "https://schema.org"
+    assert data["@context"] == {"@vocab": "https://schema.org/"}  # the dump's schema.org namespace
     assert data["@type"] == "EventSeries" and data["@id"] == project.id_ns + "gfmd"
     assert data["name"] == "Global Forum on Migration and Development"
     assert data["alternateName"] == ["GFMD"]

@@ -25,6 +25,8 @@ examples:
   citydiplo epub                     the whole handbook as an EPUB, into build/epub/
   citydiplo query vocab/queries/co-leads-of-mayors-mechanism.rq
   citydiplo query 'SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }'
+  citydiplo diff old/dist/0.1.0 build/dist
+                                     entities added, removed and changed between two releases
   citydiplo serve --port 8000        preview the built site and a SPARQL endpoint on http://127.0.0.1:8000/
                                      (for local use; to host the site see conf/nginx/)
 """
@@ -87,6 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("query", help="run a SPARQL query against the graph")
     p.add_argument("query", help="a .rq file, a query name from vocab/queries/, or the query text")
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+
+    p = sub.add_parser("diff", help="list the entities added, removed and changed between two dumps")
+    p.add_argument("old", type=Path, help="the older dump: a file (citydiplo.nt, .ttl, .jsonld) or a folder")
+    p.add_argument("new", type=Path, help="the newer dump: a file or a folder (e.g. build/dist/)")
 
     p = sub.add_parser(
         "serve",
@@ -194,6 +200,18 @@ def cmd_query(project: Project, args) -> int:
     return 0
 
 
+def cmd_diff(project: Project, args) -> int:
+    from .graph.diff import DiffError, diff, markdown
+
+    try:
+        result = diff(project, args.old, args.new)
+    except DiffError as exc:
+        print(f"citydiplo: {exc}", file=sys.stderr)
+        return 1
+    sys.stdout.write(markdown(project, result))
+    return 0
+
+
 def counts(result) -> str:
     described = result.in_files - result.triples
     return f"{result.in_files:,} triples: {result.triples:,} of data and {described:,} describing the dataset"
@@ -282,6 +300,7 @@ COMMANDS = {
     "build": cmd_build,
     "export": cmd_export,
     "query": cmd_query,
+    "diff": cmd_diff,
     "serve": cmd_serve,
     "coursepack": cmd_coursepack,
     "epub": cmd_epub,

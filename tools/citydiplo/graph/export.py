@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,6 +55,9 @@ NS = {
     "prov": "http://www.w3.org/ns/prov#",
     "foaf": "http://xmlns.com/foaf/0.1/",
     "vann": "http://purl.org/vocab/vann/",
+    "vcard": "http://www.w3.org/2006/vcard/ns#",
+    "spdx": "http://spdx.org/rdf/terms#",
+    "geo": "http://www.w3.org/2003/01/geo/wgs84_pos#",
 }
 DUMP_NAME = "citydiplo"
 
@@ -68,7 +72,9 @@ RDF_FILES = (
 #: one cell are separated by "; ". Linked things (country, region) are given
 #: by their English label; ``type`` is the most specific class as a compact
 #: IRI (``cd:Forum``). Dates keep the precision of the source (a year, a
-#: month or a day).
+#: month or a day). ``same_as`` holds the GeoNames and Wikidata IRIs,
+#: ``codes`` the ISO 3166-1 / UN M49 codes (``skos:notation``), ``latitude``
+#: and ``longitude`` a city's WGS 84 coordinates.
 CSV_COLUMNS = (
     "iri",
     "slug",
@@ -91,6 +97,10 @@ CSV_COLUMNS = (
     "last_checked",
     "valid_until",
     "deprecated",
+    # links out (added at the end, as the data pages promise)
+    "codes",
+    "latitude",
+    "longitude",
 )
 CONCEPT_COLUMNS = (
     "iri",
@@ -147,17 +157,117 @@ def read_triples(project: Project, files: list[Path] | None = None) -> list[Trip
                 triples.append(quad.triple)
         except SyntaxError as exc:
             raise ExportError(f"{project.rel(path)}: {exc} (run `citydiplo validate`)") from None
-    return triples
+    return triples + derived(triples)
 
 
-def description(project: Project, triples: list[Triple]) -> list[Triple]:
-    """VoID/DCAT description of the dump: licence, version, date, size, downloads."""
+ORG = "http://www.w3.org/ns/org#"
+ENDED = ("https://schema.org/endDate", ORG + "memberDuring")
+
+
+def derived(triples: list[Triple]) -> list[Triple]:
+    """Triples the published graph states although no file writes them
+    (vocab/README.md, "Derived at export"):
+
+    - ``org:memberOf`` for every qualified ``org:Membership`` that has not
+      ended (no ``schema:endDate``, no ``org:memberDuring``), as W3C ORG
+      reads ``org:hasMembership/org:organization``: plain membership is one
+      pattern, whether it was written plainly or with a role;
+    - the reverse of every link by a symmetric property
+      (``owl:SymmetricProperty`` in the ontology, e.g. ``cd:partner``), so a
+      query need not ask both ways.
+    """
+    rdf_type = NamedNode(NS["rdf"] + "type")
+    symmetric = {
+        t.subject for t in triples if t.predicate == rdf_type and t.object == NamedNode(NS["owl"] + "SymmetricProperty")
+    }
+    by_subject: dict = {}
+    for t in triples:
+        by_subject.setdefault(t.subject, []).append(t)
+    have = set(triples)
+    out: list[Triple] = []
+    member_of = NamedNode(ORG + "memberOf")
+    for t in triples:
+        if t.predicate.value == ORG + "hasMembership" and isinstance(t.object, pyoxigraph.BlankNode):
+            inner = by_subject.get(t.object, [])
+            if any(i.predicate.value in ENDED for i in inner):
+                continue
+            for i in inner:
+                if i.predicate.value == ORG + "organization" and isinstance(i.object, NamedNode):
+                    out.append(Triple(t.subject, member_of, i.object))
+        elif t.predicate in symmetric and isinstance(t.object, NamedNode):
+            out.append(Triple(t.object, t.predicate, t.subject))
+    return sorted({d for d in out if d not in have}, key=lambda d: (d.subject.value, d.predicate.value, d.object.value))
+
+
+#: Media types of the distributions, as IANA IRIs (DCAT-AP wants an IRI).
+IANA = "http://www.iana.org/assignments/media-types/"
+CSV_MEDIA = "text/csv"
+#: The SPARQL endpoint's answer format, for its distribution.
+SPARQL_MEDIA = "application/sparql-results+json"
+SPARQL_PROTOCOL = "https://www.w3.org/TR/sparql11-protocol/"
+#: Data themes of the EU Publications Office (DCAT-AP's theme vocabulary).
+THEMES = {
+    "http://publications.europa.eu/resource/authority/data-theme/SOCI": "Population and society",
+    "http://publications.europa.eu/resource/authority/data-theme/GOVE": "Government and public sector",
+    "http://publications.europa.eu/resource/authority/data-theme/INTR": "International issues",
+}
+THEME_SCHEME = "http://publications.europa.eu/resource/authority/data-theme"
+#: The whole Earth (GeoNames), the dataset's spatial coverage.
+EARTH = "https://sws.geonames.org/6295630/"
+KEYWORDS = {
+    "en": ("city diplomacy", "migration", "refugees", "local government", "GFMD", "IMRF", "Global Refugee Forum"),
+    "de": ("Städtediplomatie", "Migration", "Flucht", "Kommunen", "GFMD", "IMRF", "Globales Flüchtlingsforum"),
+}
+DATE_TYPES = {"date", "gYear", "gYearMonth"}
+
+
+def version_url(project: Project) -> str:
+    """Where this release's files stay: ``dist/<version>/``."""
+    return f"{project.base_iri}dist/{project.version}/"
+
+
+def coverage(project: Project, triples: list[Triple]) -> tuple[str, str] | None:
+    """The earliest and latest year that a date in the data names."""
+    years = sorted(
+        t.object.value[:4]
+        for t in triples
+        if isinstance(t.object, Literal)
+        and t.object.datatype.value.startswith(NS["xsd"])
+        and t.object.datatype.value[len(NS["xsd"]) :] in DATE_TYPES
+        and t.predicate.value != project.def_ns + "lastChecked"
+        and t.predicate.value != project.def_ns + "validUntil"
+        and t.object.value[:4].isdigit()
+    )
+    return (years[0], years[-1]) if years else None
+
+
+def description(project: Project, triples: list[Triple], csv_texts: dict[str, str] | None = None) -> list[Triple]:
+    """The DCAT-AP 3 / VoID description of the dump.
+
+    The dataset, its publisher and contact point, themes, spatial and
+    temporal coverage, one distribution per download (access and download
+    URL, IANA media type; the CSV tables also with their size and SHA-256
+    checksum, which the RDF files cannot carry about themselves: those are
+    in ``SHA256SUMS``), and the SPARQL endpoint as a ``dcat:DataService``.
+    Everything is computed from the data, so the description is the same
+    wherever it is made (export, query, server, per-IRI files).
+    """
     ns = {k: (lambda local, base=v: NamedNode(base + local)) for k, v in NS.items()}
-    rdf, dcterms, dcat, void, owl, xsd = (ns[k] for k in ("rdf", "dcterms", "dcat", "void", "owl", "xsd"))
-    data_iris = {t.subject for t in triples}
+    rdf, dcterms, dcat, void, owl, xsd, foaf, vcard, spdx, skos = (
+        ns[k] for k in ("rdf", "dcterms", "dcat", "void", "owl", "xsd", "foaf", "vcard", "spdx", "skos")
+    )
+    if csv_texts is None:
+        csv_texts = tables(project, to_rdflib(triples))
+    entities = {
+        t.subject for t in triples if isinstance(t.subject, NamedNode) and t.subject.value.startswith(project.id_ns)
+    }
     checked = sorted(t.object.value for t in triples if t.predicate == NamedNode(project.def_ns + "lastChecked"))
     modified = checked[-1] if checked else "1970-01-01"
     ds = NamedNode(dataset_iri(project))
+    publisher = NamedNode(dataset_iri(project) + "#publisher")
+    contact = NamedNode(dataset_iri(project) + "#contact")
+    licence = NamedNode(project.licence)
+    service = NamedNode(project.base_iri + "sparql")
     out = [
         Triple(ds, rdf("type"), void("Dataset")),
         Triple(ds, rdf("type"), dcat("Dataset")),
@@ -172,41 +282,116 @@ def description(project: Project, triples: list[Triple]) -> list[Triple]:
                 language="en",
             ),
         ),
-        Triple(ds, dcterms("license"), NamedNode(project.licence)),
+        Triple(
+            ds,
+            dcterms("description"),
+            Literal(
+                "Akteure, Foren, Rahmenwerke, Prozesse, Treffen, Dokumente, Zusagen und Zugangswege der "
+                "Städtediplomatie in der globalen Migrationsgovernance, mit der Ontologie und den Begriffsschemata, "
+                "die sie beschreiben.",
+                language="de",
+            ),
+        ),
+        Triple(ds, dcterms("license"), licence),
+        Triple(licence, rdf("type"), dcterms("LicenseDocument")),
         Triple(ds, dcterms("modified"), Literal(modified, datatype=xsd("date"))),
         Triple(ds, owl("versionInfo"), Literal(project.version)),
+        Triple(ds, dcat("version"), Literal(project.version)),
+        Triple(ds, owl("versionIRI"), NamedNode(version_url(project))),
+        Triple(ds, dcterms("identifier"), Literal(dataset_iri(project))),
+        Triple(ds, dcat("landingPage"), NamedNode(project.base_iri)),
+        Triple(NamedNode(project.base_iri), rdf("type"), foaf("Document")),
         Triple(ds, void("triples"), Literal(str(len(set(triples))), datatype=xsd("integer"))),
-        Triple(ds, void("entities"), Literal(str(len(data_iris)), datatype=xsd("integer"))),
+        Triple(ds, void("entities"), Literal(str(len(entities)), datatype=xsd("integer"))),
         Triple(ds, void("uriSpace"), Literal(project.id_ns)),
         Triple(ds, void("vocabulary"), NamedNode(project.def_ns)),
-        Triple(ds, void("sparqlEndpoint"), NamedNode(project.base_iri + "sparql")),
+        Triple(ds, void("sparqlEndpoint"), service),
+        Triple(ds, dcterms("spatial"), NamedNode(EARTH)),
+        Triple(NamedNode(EARTH), rdf("type"), dcterms("Location")),
+        Triple(ds, dcat("contactPoint"), contact),
+        Triple(contact, rdf("type"), vcard("Kind")),
+        Triple(contact, rdf("type"), vcard("Organization")),
+        Triple(contact, vcard("fn"), Literal(project.publisher or project.name)),
+        Triple(contact, vcard("hasURL"), NamedNode(project.base_iri)),
+        Triple(ds, dcterms("publisher"), publisher),
+        Triple(publisher, rdf("type"), foaf("Agent")),
+        Triple(publisher, foaf("name"), Literal(project.publisher or project.name)),
+        Triple(publisher, foaf("homepage"), NamedNode(project.base_iri)),
     ]
-    if project.publisher:
-        out.append(Triple(ds, dcterms("publisher"), Literal(project.publisher)))
+    for theme, label in THEMES.items():
+        out += [
+            Triple(ds, dcat("theme"), NamedNode(theme)),
+            Triple(NamedNode(theme), rdf("type"), skos("Concept")),
+            Triple(NamedNode(theme), skos("prefLabel"), Literal(label, language="en")),
+            Triple(NamedNode(theme), skos("inScheme"), NamedNode(THEME_SCHEME)),
+        ]
+    for lang, words in KEYWORDS.items():
+        out += [Triple(ds, dcat("keyword"), Literal(word, language=lang)) for word in words]
+    span = coverage(project, triples)
+    if span:
+        period = NamedNode(dataset_iri(project) + "#period")
+        out += [
+            Triple(ds, dcterms("temporal"), period),
+            Triple(period, rdf("type"), dcterms("PeriodOfTime")),
+            Triple(period, dcat("startDate"), Literal(span[0], datatype=xsd("gYear"))),
+            Triple(period, dcat("endDate"), Literal(span[1], datatype=xsd("gYear"))),
+        ]
+
+    def distribution(url: str, title: str, media: str) -> list[Triple]:
+        dist, kind = NamedNode(url), NamedNode(IANA + media)
+        return [
+            Triple(ds, dcat("distribution"), dist),
+            Triple(dist, rdf("type"), dcat("Distribution")),
+            Triple(dist, dcterms("title"), Literal(title, language="en")),
+            Triple(dist, dcat("accessURL"), dist),
+            Triple(dist, dcat("downloadURL"), dist),
+            Triple(dist, dcat("mediaType"), kind),
+            Triple(kind, rdf("type"), dcterms("MediaType")),
+            Triple(dist, dcterms("license"), licence),
+        ]
+
     titles = {"ttl": "Turtle", "nt": "N-Triples", "jsonld": "JSON-LD"}
     for suffix, _, media in RDF_FILES:
-        dist = NamedNode(dump_url(project, suffix))
-        out += [
-            Triple(ds, void("dataDump"), dist),
-            Triple(ds, dcat("distribution"), dist),
-            Triple(dist, rdf("type"), dcat("Distribution")),
-            Triple(dist, dcterms("title"), Literal(f"The whole graph ({titles[suffix]})", language="en")),
-            Triple(dist, dcat("downloadURL"), dist),
-            Triple(dist, dcat("mediaType"), Literal(media)),
-            Triple(dist, dcterms("license"), NamedNode(project.licence)),
-        ]
+        url = dump_url(project, suffix)
+        out += [Triple(ds, void("dataDump"), NamedNode(url))]
+        out += distribution(url, f"The whole graph ({titles[suffix]})", media)
     titles = {kind.key: kind.title["en"] for kind in KINDS} | {"concepts": "Concepts of the concept schemes"}
     for name in csv_names():
-        dist = NamedNode(f"{project.base_iri}dist/{name}")
+        url = f"{project.base_iri}dist/{name}"
         key = name.rsplit("/", 1)[-1].removesuffix(".csv")
+        out += distribution(url, f"{titles[key]} (CSV table)", CSV_MEDIA)
+        data = csv_texts.get(name, "").encode("utf-8")
+        dist, checksum = NamedNode(url), NamedNode(url + "#sha256")
         out += [
-            Triple(ds, dcat("distribution"), dist),
-            Triple(dist, rdf("type"), dcat("Distribution")),
-            Triple(dist, dcterms("title"), Literal(f"{titles[key]} (CSV table)", language="en")),
-            Triple(dist, dcat("downloadURL"), dist),
-            Triple(dist, dcat("mediaType"), Literal("text/csv")),
-            Triple(dist, dcterms("license"), NamedNode(project.licence)),
+            Triple(dist, dcat("byteSize"), Literal(str(len(data)), datatype=xsd("nonNegativeInteger"))),
+            Triple(dist, spdx("checksum"), checksum),
+            Triple(checksum, rdf("type"), spdx("Checksum")),
+            Triple(checksum, spdx("algorithm"), spdx("checksumAlgorithm_sha256")),
+            Triple(spdx("checksumAlgorithm_sha256"), rdf("type"), spdx("ChecksumAlgorithm")),
+            Triple(
+                checksum, spdx("checksumValue"), Literal(hashlib.sha256(data).hexdigest(), datatype=xsd("hexBinary"))
+            ),
         ]
+    # The SPARQL endpoint: a data service, and a distribution reached through it.
+    endpoint = NamedNode(project.base_iri + "sparql#distribution")
+    kind = NamedNode(IANA + SPARQL_MEDIA)
+    out += [
+        Triple(service, rdf("type"), dcat("DataService")),
+        Triple(service, dcterms("title"), Literal("SPARQL endpoint of the citydiplo graph", language="en")),
+        Triple(service, dcat("endpointURL"), service),
+        Triple(service, dcat("servesDataset"), ds),
+        Triple(service, dcterms("license"), licence),
+        Triple(service, dcterms("conformsTo"), NamedNode(SPARQL_PROTOCOL)),
+        Triple(NamedNode(SPARQL_PROTOCOL), rdf("type"), dcterms("Standard")),
+        Triple(ds, dcat("distribution"), endpoint),
+        Triple(endpoint, rdf("type"), dcat("Distribution")),
+        Triple(endpoint, dcterms("title"), Literal("The whole graph over SPARQL", language="en")),
+        Triple(endpoint, dcat("accessURL"), service),
+        Triple(endpoint, dcat("accessService"), service),
+        Triple(endpoint, dcat("mediaType"), kind),
+        Triple(kind, rdf("type"), dcterms("MediaType")),
+        Triple(endpoint, dcterms("license"), licence),
+    ]
     return out
 
 
@@ -276,7 +461,7 @@ def tables(project: Project, graph: rdflib.Graph) -> dict[str, str]:
     from rdflib.namespace import DCTERMS, FOAF, OWL, SKOS
 
     view = GraphView(graph, project, "en")
-    cd, schema = rdflib.Namespace(project.def_ns), rdflib.Namespace(NS["schema"])
+    cd, schema, geo = rdflib.Namespace(project.def_ns), rdflib.Namespace(NS["schema"]), rdflib.Namespace(NS["geo"])
     compact = jsonld.Compactor(prefixes(project))
 
     def cell(values) -> str:
@@ -320,6 +505,9 @@ def tables(project: Project, graph: rdflib.Graph) -> dict[str, str]:
                 values(node, cd.lastChecked),
                 values(node, cd.validUntil),
                 "true" if view.is_deprecated(node) else "false",
+                values(node, SKOS.notation),
+                values(node, geo.lat),
+                values(node, geo.long),
             ]
         )
     out = {f"{CSV_DIR}/{key}.csv": _csv(CSV_COLUMNS, table) for key, table in rows.items()}
@@ -351,13 +539,14 @@ def checksums(folder: Path, names: list[str]) -> str:
 
 def write_dump(project: Project, folder: Path, data: list[Triple]) -> list[str]:
     """Write every dump file into ``folder`` (which exists); returns their names."""
-    triples = canonical(data + description(project, data))
+    csv_texts = tables(project, to_rdflib(data))
+    triples = canonical(data + description(project, data, csv_texts))
     files = []
     for suffix, _, _ in RDF_FILES:
         name = f"{DUMP_NAME}.{suffix}"
         (folder / name).write_bytes(rdf_text(project, triples, suffix))
         files.append(name)
-    for name, text in tables(project, to_rdflib(data)).items():
+    for name, text in csv_texts.items():
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_text(text, encoding="utf-8")
         files.append(name)
@@ -365,14 +554,41 @@ def write_dump(project: Project, folder: Path, data: list[Triple]) -> list[str]:
     return [*files, "SHA256SUMS"]
 
 
+VERSION_RE = re.compile(r"^[0-9][0-9A-Za-z.+-]*$")  # 0.1.0, 1.0.0-rc1: never csv/ or a file name
+
+
+def version_dir(folder: Path, version: str) -> Path:
+    """``folder/<version>``: where a release's files stay; the version must be one plain path segment."""
+    if not VERSION_RE.match(version) or version in (".", ".."):
+        raise ExportError(f"conf/citydiplo.toml: version {version!r} cannot name a folder (use e.g. 0.2.0)")
+    path = folder / version
+    if path.resolve().parent != folder.resolve():
+        raise ExportError(f"conf/citydiplo.toml: version {version!r} leaves {folder}")
+    return path
+
+
 def export(project: Project, out: Path | None = None, data: list[Triple] | None = None) -> ExportResult:
-    """Write the dump (RDF, CSV, ``SHA256SUMS``) into ``out`` (default ``build/dist``), atomically."""
+    """Write the dump (RDF, CSV, ``SHA256SUMS``) into ``out`` (default ``build/dist``), atomically.
+
+    The same files also go to ``out/<version>/`` (the release's ``owl:versionIRI``), and the
+    folders of earlier versions already in ``out`` are kept, so every release stays downloadable
+    and ``citydiplo diff out/OLD out/NEW`` can compare them.
+    """
     target = out or project.build_dir / "dist"
     data = read_triples(project) if data is None else data
     tmp = target.with_name(target.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     files = write_dump(project, tmp, data)
-    in_files = len(set(data + description(project, data)))
+    release = version_dir(tmp, project.version)
+    if target.is_dir():
+        for old in sorted(target.iterdir()):
+            if old.is_dir() and VERSION_RE.match(old.name) and old.name != project.version:
+                shutil.copytree(old, tmp / old.name)
+    release.mkdir()
+    for name in files:
+        (release / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(tmp / name, release / name)
+    in_files = sum(1 for line in (tmp / f"{DUMP_NAME}.nt").read_bytes().splitlines() if line.strip())
     replace_dir(tmp, target)
     return ExportResult(directory=target, triples=len(set(data)), files=[target / f for f in files], in_files=in_files)

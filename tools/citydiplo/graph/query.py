@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph
-from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, Store
+from pyoxigraph import BlankNode, DefaultGraph, Literal, NamedNode, Quad, Store
 
 from ..config import Project
 
@@ -152,13 +152,17 @@ def content_files(project: Project) -> list[Path]:
 
 
 def make_store(project: Project, files: list[Path] | None = None) -> Store:
-    """An in-memory store with the graph's triples in the default graph."""
+    """An in-memory store with exactly the published graph in the default
+    graph: the triples of the dump, its dataset description included (so a
+    query can cite the dataset, its version and licence)."""
+    from .export import ExportError, dump_graph  # export builds on this module
+
+    try:
+        triples = dump_graph(project, files)
+    except ExportError as exc:
+        raise QueryError(f"cannot load: {exc}") from None
     store = Store()
-    for path in files if files is not None else content_files(project):
-        try:
-            store.load(path=str(path), format=RdfFormat.TURTLE, base_iri=project.base_iri)
-        except SyntaxError as exc:
-            raise QueryError(f"{project.rel(path)}: cannot load: {exc} (run `citydiplo validate`)") from None
+    store.extend(Quad(t.subject, t.predicate, t.object, DefaultGraph()) for t in triples)
     return store
 
 

@@ -553,7 +553,11 @@ class Compiler:
                         "names": names,
                         "definition": md(view.text(concept, SKOS.definition) or ""),
                         "link": self.link(concept, "../../"),
-                        "related": sorted(self.link(r, "../../") for r in self.graph.objects(concept, SKOS.related)),
+                        "related": sorted(
+                            self.link(r, "../../")
+                            for prop in (SKOS.related, URIRef(view.project.def_ns + "relatedEntity"))
+                            for r in self.graph.objects(concept, prop)
+                        ),
                     }
                 )
         return self.env.get_template("glossary.md.j2").render(terms=terms, ui=ui_strings(view))

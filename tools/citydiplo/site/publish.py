@@ -4,8 +4,9 @@ For each entity ``id/<slug>`` and each ontology term ``def/<Name>`` the
 built site holds, next to the HTML page, the description of that resource as
 Turtle (``<slug>.ttl``), as compacted JSON-LD (``<slug>.jsonld``), as
 N-Triples (``<slug>.nt``) and as RDF/XML (``<slug>.rdf``): its own
-triples, the blank nodes they lead to (memberships, access options), and the
-labels of the things it links to, so that a client can show the links
+triples, the blank nodes they lead to (memberships, access options), the
+links into it from other resources (as its HTML page lists them), and the
+labels of the things it links to and is linked from, so that a client can show the links
 without fetching each one. The ontology as a whole is ``def.ttl`` /
 ``def.jsonld``, the dataset description ``dataset.ttl`` / ``dataset.jsonld``,
 and the full dump is copied into ``dist/``. A web server (``conf/nginx/``,
@@ -124,6 +125,36 @@ def describe(subjects, index: dict, labels: bool = True) -> list[Triple]:
     return out
 
 
+def by_object(triples: list[Triple]) -> dict:
+    index: dict = defaultdict(list)
+    for t in triples:
+        if isinstance(t.object, NamedNode | BlankNode):
+            index[t.object].append(t)
+    return index
+
+
+def incoming(node, index: dict, objects: dict) -> list[Triple]:
+    """The links into ``node``, as the entity page lists them: each triple
+    whose object it is, and where the subject is a blank node (a membership,
+    an access option) that node's triples and the link from its owner; then
+    the labels of the linking resources."""
+    out: list[Triple] = []
+    owners: set = set()
+    for t in objects.get(node, []):
+        if isinstance(t.subject, BlankNode):
+            out += index.get(t.subject, [])
+            for link in objects.get(t.subject, []):
+                if isinstance(link.subject, NamedNode):
+                    out.append(link)
+                    owners.add(link.subject)
+        else:
+            out.append(t)
+            owners.add(t.subject)
+    for owner in sorted(owners - {node}, key=lambda n: n.value):
+        out += [t for t in index.get(owner, []) if t.predicate.value in LABEL_PROPS]
+    return out
+
+
 def documents(project: Project, data: list[Triple]) -> dict[str, bytes]:
     """Every per-resource file of the site: ``{path below the site root: bytes}``."""
     index = by_subject(data)
@@ -137,8 +168,9 @@ def documents(project: Project, data: list[Triple]) -> dict[str, bytes]:
         key=lambda n: n.value,
     )
     groups: dict[str, list[Triple]] = {}
+    objects = by_object(data)
     for node in entities:
-        groups["id/" + node.value[len(project.id_ns) :]] = describe([node], index)
+        groups["id/" + node.value[len(project.id_ns) :]] = describe([node], index) + incoming(node, index, objects)
     for node in terms:
         groups["def/" + node.value[len(project.def_ns) :]] = describe([node], index)
     ontology = [NamedNode(project.ontology_iri), *terms]
@@ -195,7 +227,10 @@ def schema_type(view: GraphView, node) -> str:
 def schema_org(view: GraphView, node) -> dict:
     """A schema.org description of an entity, in the build language, for search engines."""
     graph, lang = view.graph, view.lang
-    doc: dict = {"@context": "https://schema.org", "@type": schema_type(view, node), "@id": str(node)}
+    # The dump writes schema.org as https://schema.org/; the published context
+    # document (https://schema.org) maps terms to http://schema.org/, so the
+    # vocabulary is set here and the embedded description names the same IRIs.
+    doc: dict = {"@context": {"@vocab": SCHEMA}, "@type": schema_type(view, node), "@id": str(node)}
     doc["name"] = view.label(node)
     alt = view.texts(node, SKOS.altLabel)
     if alt:
