@@ -46,6 +46,12 @@ from . import dates, events
 GENERATED_DIRS = ("id", "def", "reference/generated")
 
 SCHEMA = "https://schema.org/"
+GEO = "http://www.w3.org/2003/01/geo/wgs84_pos#"
+#: Identifiers in other datasets, shown by the dataset's name ("GeoNames 2950159").
+LINKED_DATASETS = (
+    (re.compile(r"^https://sws\.geonames\.org/(\d+)/?$"), "GeoNames"),
+    (re.compile(r"^http://www\.wikidata\.org/entity/(Q\d+)$"), "Wikidata"),
+)
 PROV_DERIVED = URIRef("http://www.w3.org/ns/prov#wasDerivedFrom")
 
 #: Inline MyST for a value from the graph (the one escaping boundary: :mod:`citydiplo.escape`).
@@ -130,6 +136,10 @@ class Compiler:
             text = str(node)
             if text.startswith(("http://", "https://")):
                 shown = re.sub(r"^https?://(www\.)?", "", text).rstrip("/")
+                for pattern, name in LINKED_DATASETS:
+                    match = pattern.match(text)
+                    if match:
+                        shown = f"{name} {match.group(1)}"
                 shown = shown if len(shown) <= 70 else shown[:67] + "…"
                 try:
                     return MyST(f"[{md(shown)}]({myst_url(text)})")
@@ -320,6 +330,10 @@ class Compiler:
             by_prop.pop(start_prop, None)
             by_prop.pop(end_prop, None)
             facts.append({"label": view.ui("date"), "vals": [md(self.when(node, start_prop, end_prop))]})
+        lat, long = URIRef(GEO + "lat"), URIRef(GEO + "long")
+        if lat in by_prop and long in by_prop:  # one line, latitude first
+            where = f"{by_prop.pop(lat)[0]}, {by_prop.pop(long)[0]}"
+            facts.append({"label": view.ui("coordinates"), "vals": [md(where + " (WGS 84)")]})
         if DCTERMS.issued in by_prop:
             by_prop.pop(DCTERMS.issued)
             facts.append({"label": self.prop_label(DCTERMS.issued), "vals": [md(self.when(node, DCTERMS.issued))]})
