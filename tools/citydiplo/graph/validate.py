@@ -7,15 +7,17 @@ of the entity it concerns, so an editor can jump straight to it.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 from collections.abc import Iterable
 
 import pyshacl
-from rdflib import BNode, Literal, URIRef
+from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF, SH
 
+from ..paths import slug_problem, term_problem
 from ..problems import ERROR, NOTICE, Problem
-from .load import Vocab
+from .load import ROLE_DIRS, Vocab
 
 SEVERITY = {SH.Violation: ERROR, SH.Warning: ERROR, SH.Info: NOTICE}
 
@@ -35,10 +37,7 @@ def short(vocab: Vocab, node) -> str:
 
 def problem_at(vocab: Vocab, node, message: str, *terms, code: str = "vocab", severity: str = ERROR) -> Problem:
     path, line = vocab.locate(node, *terms)
-    owner = node
-    if isinstance(node, BNode):
-        origin = vocab.origin(node)
-        owner = next((s for s, o in vocab.origins.items() if o == origin), node)
+    owner = vocab.owner(node) if isinstance(node, BNode) else node
     return Problem(
         vocab.project.rel(path) if path else "vocab",
         line or 0,
@@ -94,36 +93,95 @@ def defined_terms(vocab: Vocab) -> set[URIRef]:
     return defined
 
 
+def ontology_terms(vocab: Vocab) -> set[URIRef]:
+    """The ``cd:`` terms that may be used: typed subjects written in
+    ``vocab/ontology/``, and the shapes (typed subjects of ``vocab/shapes/``)."""
+    project = vocab.project
+    ontology_dir = project.vocab_dir / ROLE_DIRS["ontology"]
+    terms = {s for s in vocab.shapes.subjects(RDF.type, None) if isinstance(s, URIRef)}
+    for subject in vocab.graph.subjects(RDF.type, None):
+        if not isinstance(subject, URIRef) or not str(subject).startswith(project.def_ns):
+            continue
+        if any(ontology_dir in origin.path.parents for origin in vocab.blocks.get(subject, [])):
+            terms.add(subject)
+    return terms
+
+
+VERSION_RE = re.compile(r"^\d+(?:\.\d+)*$")
+
+
+def iri_problem(vocab: Vocab, term: URIRef) -> str | None:
+    """Why an IRI below the base IRI is malformed: not under ``id/`` or
+    ``def/``, or with a slug or term name that is not a safe file name."""
+    project = vocab.project
+    text = str(term)
+    if text in (project.ontology_iri, project.def_ns):
+        return None
+    if text.startswith(project.id_ns):
+        why = slug_problem(text[len(project.id_ns) :])
+        return f"<{text}>: {why}" if why else None
+    if text.startswith(project.def_ns):
+        name = text[len(project.def_ns) :]
+        why = None if VERSION_RE.match(name) else term_problem(name)
+        return f"<{text}>: {why}" if why else None
+    return (
+        f"<{text}> is below the base IRI <{project.base_iri}> but not under id/ (things) or def/ (terms); "
+        "write things as cdi:slug and terms as cd:Name"
+    )
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, sorted(candidates), n=1, cutoff=0.6)
+    return f"; did you mean cd:{close[0]}?" if close else ""
+
+
 def check_references(vocab: Vocab) -> list[Problem]:
-    """Every project IRI used as a predicate or object is defined somewhere."""
+    """Every project IRI is well formed; every ``cd:`` term used is defined in
+    ``vocab/ontology/`` (with a did-you-mean); every ``cdi:`` thing used as a
+    predicate or object is defined somewhere."""
     project = vocab.project
     defined = defined_terms(vocab)
+    terms = ontology_terms(vocab)
+    names = {str(t)[len(project.def_ns) :] for t in terms if str(t).startswith(project.def_ns)}
     problems = []
     seen = set()
+
+    def report(subject, term, message, code):
+        key = (subject, term, code)
+        if key not in seen:
+            seen.add(key)
+            problems.append(problem_at(vocab, subject, message, term, code=code))
+
     for graph in (vocab.graph, vocab.shapes):
         for subject, predicate, obj in graph:
-            for term in (predicate, obj):
+            for position, term in enumerate((subject, predicate, obj)):
                 if not isinstance(term, URIRef) or not str(term).startswith(project.base_iri):
                     continue
-                if (
-                    term in defined
-                    or str(term) == project.ontology_iri
-                    or str(term).startswith(project.ontology_iri + "/")
+                why = iri_problem(vocab, term)
+                if why:
+                    report(subject, term, why, "iri")
+                    continue
+                text = str(term)
+                if text in (project.ontology_iri, project.def_ns) or (
+                    text.startswith(project.def_ns) and VERSION_RE.match(text[len(project.def_ns) :])
                 ):
                     continue
-                key = (subject, term)
-                if key in seen:
+                if text.startswith(project.def_ns):
+                    if term in terms:
+                        continue
+                    name = text[len(project.def_ns) :]
+                    where = "is not defined in vocab/ontology/"
+                    if position == 0 and term in defined:
+                        where = "is defined outside vocab/ontology/; terms are defined there only"
+                    report(subject, term, f"{short(vocab, term)} {where}{did_you_mean(name, names)}", "term")
                     continue
-                seen.add(key)
-                kind = "term" if str(term).startswith(project.def_ns) else "entity"
-                problems.append(
-                    problem_at(
-                        vocab,
-                        subject,
-                        f"refers to {short(vocab, term)}, but no {kind} with that IRI is defined in vocab/",
-                        term,
-                        code="reference",
-                    )
+                if position == 0 or term in defined:
+                    continue
+                report(
+                    subject,
+                    term,
+                    f"refers to {short(vocab, term)}, but no entity with that IRI is defined in vocab/",
+                    "reference",
                 )
     return problems
 
@@ -136,6 +194,16 @@ def check_duplicates(vocab: Vocab) -> list[Problem]:
         if len(origins) < 2 or not str(node).startswith(project.id_ns):
             continue
         first = origins[0]
+        places = ", ".join(f"{project.rel(o.path)}:{o.line}" for o in origins[1:])
+        problems.append(
+            Problem(
+                project.rel(first.path),
+                first.line,
+                short(vocab, node),
+                f"is written again at {places}; keep one subject block per entity",
+                code="duplicate",
+            )
+        )
         for other in origins[1:]:
             problems.append(
                 Problem(
@@ -149,18 +217,60 @@ def check_duplicates(vocab: Vocab) -> list[Problem]:
     return problems
 
 
+def ill_typed(vocab: Vocab) -> list[tuple]:
+    """Triples whose literal is not a valid value of its datatype
+    (``"2024-13-45"^^xsd:date``)."""
+    return [
+        (s, p, o) for s, p, o in vocab.graph if isinstance(o, Literal) and o.datatype and getattr(o, "ill_typed", False)
+    ]
+
+
+def check_literals(vocab: Vocab) -> list[Problem]:
+    """A typed literal must be a valid value of its type (before SHACL, which
+    cannot compare an invalid date with another)."""
+    return [
+        problem_at(
+            vocab,
+            s,
+            f"{_curie(vocab, p)}: {_show(vocab, o)} is not a valid {_curie(vocab, o.datatype)}",
+            p,
+            code="datatype",
+        )
+        for s, p, o in ill_typed(vocab)
+    ]
+
+
 def check_shacl(vocab: Vocab) -> list[Problem]:
-    """Run pySHACL and map each result to the file and line of its focus node."""
+    """Run pySHACL and map each result to the file and line of its focus node.
+
+    Invalid literals (reported by :func:`check_literals`) are left out of the
+    data SHACL sees: pySHACL fails on comparing them."""
     if len(vocab.shapes) == 0:
         return []
-    _conforms, report, _text = pyshacl.validate(
-        data_graph=vocab.graph,
-        shacl_graph=vocab.shapes,
-        inference="none",
-        abort_on_first=False,
-        allow_warnings=False,
-        advanced=True,
-    )
+    data = vocab.graph
+    bad = ill_typed(vocab)
+    if bad:
+        data = Graph()
+        for triple in vocab.graph:
+            data.add(triple)
+        for triple in bad:
+            data.remove(triple)
+    try:
+        _conforms, report, _text = pyshacl.validate(
+            data_graph=data,
+            shacl_graph=vocab.shapes,
+            inference="none",
+            abort_on_first=False,
+            allow_warnings=False,
+            advanced=True,
+        )
+    except (TypeError, ValueError) as exc:  # pySHACL comparing values it cannot compare
+        return [Problem(vocab.project.rel(vocab.project.vocab_dir), 0, None, f"SHACL validation stopped: {exc}")]
+    return _shacl_problems(vocab, report)
+
+
+def _shacl_problems(vocab: Vocab, report) -> list[Problem]:
+    """Each SHACL result as a problem at its focus node's place."""
     problems = []
     for result in report.subjects(RDF.type, SH.ValidationResult):
         focus = report.value(result, SH.focusNode)
@@ -241,6 +351,7 @@ def validate(vocab: Vocab, today: dt.date | None = None) -> list[Problem]:
     problems += check_prefixes(vocab)
     problems += check_duplicates(vocab)
     problems += check_references(vocab)
+    problems += check_literals(vocab)
     problems += check_shacl(vocab)
     problems += check_staleness(vocab, today)
     return sorted(set(problems))
