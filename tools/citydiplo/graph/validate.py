@@ -17,7 +17,7 @@ from rdflib.namespace import RDF, SH
 
 from ..paths import slug_problem, term_problem
 from ..problems import ERROR, NOTICE, Problem
-from .load import ROLE_DIRS, Vocab
+from .load import ROLE_DIRS, Vocab, candidate_files, file_problem
 
 SEVERITY = {SH.Violation: ERROR, SH.Warning: ERROR, SH.Info: NOTICE}
 
@@ -345,6 +345,59 @@ def check_staleness(vocab: Vocab, today: dt.date | None = None) -> list[Problem]
     return problems
 
 
+SPARQL_ERROR_RE = re.compile(r"error at (\d+):(\d+): (.*)", re.S)
+#: comments, strings and IRIs, which may spell SERVICE without meaning it
+SPARQL_NOISE_RE = re.compile(r"#[^\n]*|\"(?:[^\"\\\n]|\\.)*\"|'(?:[^'\\\n]|\\.)*'|<[^<>\s]*>")
+
+
+def check_queries(vocab: Vocab) -> list[Problem]:
+    """Every ``vocab/**/*.rq`` is readable UTF-8 SPARQL that runs on the local
+    graph only (no ``SERVICE``); errors at the ``.rq`` file's line."""
+    from pyoxigraph import Store
+
+    project = vocab.project
+    store = Store()  # empty: a syntax check, never a real evaluation
+    problems = []
+    for path in candidate_files(project):
+        if path.suffix != ".rq":
+            continue
+        found = file_problem(project, path, "SPARQL")
+        if found:
+            problems.append(found)
+            continue
+        text = path.read_text(encoding="utf-8")
+        code = SPARQL_NOISE_RE.sub(lambda m: " " * len(m.group(0)), text)
+        service = re.search(r"\bSERVICE\b", code, re.I)
+        if service:
+            line = text.count("\n", 0, service.start()) + 1
+            problems.append(
+                Problem(
+                    project.rel(path),
+                    line,
+                    None,
+                    "SERVICE is not allowed: the handbook's queries run on the local graph only",
+                    code="query",
+                )
+            )
+            continue
+        try:
+            result = store.query(text)
+            if not isinstance(result, bool):
+                for _ in result:
+                    pass
+        except SyntaxError as exc:
+            match = SPARQL_ERROR_RE.match(str(exc))
+            line, column, message = (int(match[1]), int(match[2]), match[3]) if match else (1, 1, str(exc))
+            message = " ".join(message.split())
+            message = message if len(message) <= 160 else message[:157] + "…"
+            problems.append(
+                Problem(
+                    project.rel(path), line, None, f"SPARQL syntax error at column {column}: {message}", code="query"
+                )
+            )
+    return problems
+
+
 def validate(vocab: Vocab, today: dt.date | None = None) -> list[Problem]:
     """All problems, errors and notices, sorted by file and line."""
     problems: list[Problem] = list(vocab.problems)
@@ -352,6 +405,7 @@ def validate(vocab: Vocab, today: dt.date | None = None) -> list[Problem]:
     problems += check_duplicates(vocab)
     problems += check_references(vocab)
     problems += check_literals(vocab)
+    problems += check_queries(vocab)
     problems += check_shacl(vocab)
     problems += check_staleness(vocab, today)
     return sorted(set(problems))
