@@ -9,6 +9,7 @@ to the block of the subject that contains them.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from dataclasses import dataclass, field
@@ -143,7 +144,10 @@ def file_problem(project: Project, path: Path, what: str = "Turtle") -> Problem 
     """Why a file named ``*.ttl``/``*.rq`` below ``vocab/`` cannot be read:
     not a regular file, a link out of the repository, unreadable, too large
     or not UTF-8. ``None`` when it can be read."""
-    rel = project.rel(path)
+    try:  # the link's own name, not its target's
+        rel = path.relative_to(project.root).as_posix()
+    except ValueError:
+        rel = project.rel(path)
 
     def problem(line: int, message: str) -> Problem:
         return Problem(rel, line, None, message, code="file")
@@ -247,13 +251,17 @@ def scan_blocks(lines: list[str], prefixes: dict[str, str], base_iri: str | None
     return blocks
 
 
-def syntax_problem(project: Project, path: Path, exc: Exception) -> Problem:
-    """Turn a parser exception into a ``path:line`` problem."""
+def syntax_problem(project: Project, path: Path, exc: Exception, lines: list[str] | None = None) -> Problem:
+    """Turn a parser exception into a ``path:line`` problem. An error at the
+    end of the text (an unclosed bracket) is placed on its last line."""
     message = str(exc)
     line = getattr(exc, "lineno", None)
     match = re.search(r"line (\d+)", message)
     if line is None and match:
         line = int(match.group(1))
+    if line and lines is not None:
+        while line > 1 and (line > len(lines) or not lines[line - 1].strip()):
+            line -= 1
     message = re.sub(r"\s*\([^()]*, line \d+\)\s*$", "", message)
     return Problem(project.rel(path), line or 1, None, f"Turtle syntax error: {message}", code="syntax")
 
@@ -264,6 +272,9 @@ def load(project: Project) -> Vocab:
     A file with a syntax error is reported and skipped; the others load.
     """
     rdflib.NORMALIZE_LITERALS = False  # keep lexical forms as written
+    # rdflib logs a traceback for every literal that is not a valid value of
+    # its datatype; validation reports those at their line instead.
+    logging.getLogger("rdflib.term").setLevel(logging.ERROR)
     vocab = Vocab(project=project)
     shapes_dir = project.vocab_dir / ROLE_DIRS["shapes"]
     for path in candidate_files(project):
@@ -282,13 +293,13 @@ def load(project: Project) -> Vocab:
             for _ in pyoxigraph.parse(text, format=pyoxigraph.RdfFormat.TURTLE, base_iri=project.base_iri):
                 pass
         except SyntaxError as exc:
-            vocab.problems.append(syntax_problem(project, path, exc))
+            vocab.problems.append(syntax_problem(project, path, exc, lines))
             continue
         target = vocab.shapes if shapes_dir in path.parents else vocab.graph
         try:
             target.parse(data=text, format="turtle", publicID=project.base_iri)
         except Exception as exc:  # rdflib's BadSyntax and friends
-            vocab.problems.append(syntax_problem(project, path, exc))
+            vocab.problems.append(syntax_problem(project, path, exc, lines))
             continue
         prefixes = {}
         for line in lines:

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 import pyshacl
 from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.namespace import RDF, SH
+from rdflib.namespace import RDF, SH, XSD
 
 from ..paths import slug_problem, term_problem
 from ..problems import ERROR, NOTICE, Problem
@@ -217,12 +217,24 @@ def check_duplicates(vocab: Vocab) -> list[Problem]:
     return problems
 
 
+_TZ = r"(?:Z|[+-]\d{2}:\d{2})?"
+#: Lexical forms of the datatypes rdflib does not check itself.
+LEXICAL = {
+    XSD.gYear: re.compile(rf"^-?\d{{4,}}{_TZ}$"),
+    XSD.gYearMonth: re.compile(rf"^-?\d{{4,}}-(?:0[1-9]|1[0-2]){_TZ}$"),
+}
+
+
+def _bad_literal(value: Literal) -> bool:
+    if value.datatype in LEXICAL:
+        return not LEXICAL[value.datatype].match(str(value))
+    return bool(getattr(value, "ill_typed", False))
+
+
 def ill_typed(vocab: Vocab) -> list[tuple]:
     """Triples whose literal is not a valid value of its datatype
-    (``"2024-13-45"^^xsd:date``)."""
-    return [
-        (s, p, o) for s, p, o in vocab.graph if isinstance(o, Literal) and o.datatype and getattr(o, "ill_typed", False)
-    ]
+    (``"2024-13-45"^^xsd:date``, ``"soon"^^xsd:gYear``)."""
+    return [(s, p, o) for s, p, o in vocab.graph if isinstance(o, Literal) and o.datatype and _bad_literal(o)]
 
 
 def check_literals(vocab: Vocab) -> list[Problem]:
@@ -388,6 +400,9 @@ def check_queries(vocab: Vocab) -> list[Problem]:
         except SyntaxError as exc:
             match = SPARQL_ERROR_RE.match(str(exc))
             line, column, message = (int(match[1]), int(match[2]), match[3]) if match else (1, 1, str(exc))
+            lines = text.splitlines()
+            while line > 1 and (line > len(lines) or not lines[line - 1].strip()):
+                line, column = line - 1, 1  # the end of the text: its last line
             message = " ".join(message.split())
             message = message if len(message) <= 160 else message[:157] + "…"
             problems.append(
