@@ -91,6 +91,18 @@ def case_iri_outside_id_and_def(root):
 
 
 @case
+def case_entity_outside_the_base(root):
+    line = append(root, ACTORS, network("<https://example.org/test-network>"))
+    return ["validate"], 1, f"{ACTORS}:{line}", "is typed cd:CityNetwork but is outside"
+
+
+@case
+def case_entity_in_a_misspelt_base(root):
+    line = append(root, ACTORS, network("<https://w3id.org/citydiplo/id-test-network>"))
+    return ["validate"], 1, f"{ACTORS}:{line}", "not under id/ (things) or def/ (terms)"
+
+
+@case
 def case_relative_iri_subject(root):
     line = append(root, ACTORS, network("<test-network>"))
     return ["validate"], 1, f"{ACTORS}:{line}", "<https://w3id.org/citydiplo/test-network> is below the base IRI"

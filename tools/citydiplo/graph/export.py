@@ -148,6 +148,8 @@ def read_triples(project: Project, files: list[Path] | None = None) -> list[Trip
                 triples.append(quad.triple)
         except SyntaxError as exc:
             raise ExportError(f"{project.rel(path)}: {exc} (run `citydiplo validate`)") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ExportError(f"{project.rel(path)}:1: cannot be read: {exc} (run `citydiplo validate`)") from None
     return triples
 
 

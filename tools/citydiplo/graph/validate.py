@@ -152,6 +152,19 @@ def check_references(vocab: Vocab) -> list[Problem]:
             seen.add(key)
             problems.append(problem_at(vocab, subject, message, term, code=code))
 
+    for subject, cls in vocab.graph.subject_objects(RDF.type):
+        if (
+            isinstance(subject, URIRef)
+            and str(cls).startswith(project.def_ns)
+            and not str(subject).startswith(project.base_iri)
+        ):
+            report(
+                subject,
+                cls,
+                f"<{subject}> is typed {short(vocab, cls)} but is outside <{project.id_ns}>; "
+                "a thing described here gets an IRI cdi:slug (link other IRIs with owl:sameAs)",
+                "iri",
+            )
     for graph in (vocab.graph, vocab.shapes):
         for subject, predicate, obj in graph:
             for position, term in enumerate((subject, predicate, obj)):
