@@ -62,11 +62,12 @@ def add_to_index(root: Path, text: str, end: bool = False) -> int:
     "text, fragment",
     [
         ("See {entity}`no-such-actor`.", "no-such-actor"),
+        ("```{query} no-such-query\n```", "no-such-query"),
         ("```python\nprint('the rest of the page is code')\n", "is never closed"),
         ("```\nSECRET: trainer text\n", "is never closed"),
         (":::{note}\nA note that never ends.\n", "is never closed"),
     ],
-    ids=["unknown-slug", "unclosed-code-fence", "unclosed-plain-fence", "unclosed-colon-fence"],
+    ids=["unknown-slug", "unknown-query", "unclosed-code-fence", "unclosed-plain-fence", "unclosed-colon-fence"],
 )
 def test_page_problem_is_located_and_build_kept(text, fragment, copy, capsys):
     before = outputs(copy)
