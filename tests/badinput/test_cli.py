@@ -49,13 +49,25 @@ def test_out_folder_with_other_files_is_refused(project, capsys, monkeypatch):
     assert (project.root / ACTORS).is_file()
 
 
-def test_out_folder_that_is_the_root_is_refused(project, capsys, monkeypatch, tmp_path):
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    monkeypatch.chdir(empty)
-    # an empty root is impossible (it holds conf/), so check the guard on a parent
+def test_out_folder_that_is_the_root_is_refused(project, capsys):
     outcome = run(capsys, ["--root", str(project.root), "export", "--out", str(project.root)])
     check(outcome, 2, None, "holds other files")
+    assert (project.root / "conf" / "citydiplo.toml").is_file()
+
+
+@pytest.mark.parametrize("rel", ["vocab/dump", "handbook/id/dump", "conf/dump"])
+def test_out_folder_inside_the_sources_is_refused(rel, project, capsys):
+    outcome = run(capsys, ["--root", str(project.root), "export", "--out", str(project.root / rel)])
+    check(outcome, 2, None, "would write into or replace")
+    assert not (project.root / rel).exists()
+
+
+def test_out_folder_that_contains_the_sources_is_refused(project, capsys, tmp_path):
+    # an empty folder named as the project's parent cannot exist; a dump's
+    # parent folder can: a previous dump that happens to hold the project
+    (project.root.parent / "SHA256SUMS").write_text("")
+    outcome = run(capsys, ["--root", str(project.root), "export", "--out", str(project.root.parent)])
+    check(outcome, 2, None, "would write into or replace")
     assert (project.root / "conf" / "citydiplo.toml").is_file()
 
 

@@ -189,11 +189,17 @@ def cmd_export(project: Project, args) -> int:
 
     if file_problems(project):
         return 1
-    out = args.out
+    out = args.out.resolve() if args.out is not None else None
     if out is not None:
         for folder in (project.root, project.vocab_dir, project.handbook_dir, project.conf_dir):
-            if out.resolve() == folder.resolve() or out.resolve() in folder.resolve().parents:
-                print(f"citydiplo: --out {out} would replace {project.rel(folder) or '.'}/; name another folder")
+            folder = folder.resolve()
+            inside = folder != project.root.resolve() and folder in out.parents
+            if out == folder or out in folder.parents or inside:
+                print(
+                    f"citydiplo: --out {args.out} would write into or replace {folder}; name a folder outside "
+                    "the project's sources (for example below build/)",
+                    file=sys.stderr,
+                )
                 return 2
     try:
         with build_lock(project.build_dir, notify=notify):
