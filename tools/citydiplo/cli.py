@@ -270,19 +270,22 @@ def cmd_coursepack(project: Project, args) -> int:
     except CoursePackError as exc:
         print(f"citydiplo: {exc}", file=sys.stderr)
         return 1
+    from .files import build_lock
+
     failed = 0
-    for pack, edition in jobs:
-        status = sys.stdout if args.verbose else io.StringIO()
-        try:
-            result = build_pack(project, pack, edition, settings, language=args.language, status=status)
-        except CoursePackError as exc:
-            print(f"citydiplo: course pack {pack.name} ({edition}) failed:\n{exc}", file=sys.stderr)
-            failed += 1
-            continue
-        for notice in result.notices:
-            print(f"citydiplo: notice: {notice}", file=sys.stderr)
-        seconds = sum(result.seconds.values())
-        print(f"citydiplo: {project.rel(result.pdf)} ({result.pages} pages, {seconds:.1f} s)", file=sys.stderr)
+    with build_lock(project.build_dir, notify=notify):
+        for pack, edition in jobs:
+            status = sys.stdout if args.verbose else io.StringIO()
+            try:
+                result = build_pack(project, pack, edition, settings, language=args.language, status=status)
+            except CoursePackError as exc:
+                print(f"citydiplo: course pack {pack.name} ({edition}) failed:\n{exc}", file=sys.stderr)
+                failed += 1
+                continue
+            for notice in result.notices:
+                print(f"citydiplo: notice: {notice}", file=sys.stderr)
+            seconds = sum(result.seconds.values())
+            print(f"citydiplo: {project.rel(result.pdf)} ({result.pages} pages, {seconds:.1f} s)", file=sys.stderr)
     if failed:
         print(f"citydiplo: {failed} of {len(jobs)} course pack(s) failed; their old PDFs were kept", file=sys.stderr)
         return 1
