@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import sys
 from pathlib import Path
 
 import pytest
@@ -271,3 +272,45 @@ def test_lock_refuses_without_waiting(tmp_path):
 def test_config_loads(project):
     assert load_project(project.root).version == "0.1.0"
     assert tree_digest(Path(project.root) / "nothing") == "absent"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="renameat2 is Linux only")
+def test_replace_dir_is_one_exchange_on_linux(tmp_path, monkeypatch):
+    """No rename in two steps, so no moment without build/html."""
+    target, new = tmp_path / "html", tmp_path / "html.tmp"
+    for folder, text in ((target, "old"), (new, "new")):
+        folder.mkdir()
+        (folder / "page").write_text(text)
+
+    def no_rename(self, other):
+        raise AssertionError("replace_dir renamed in two steps")
+
+    monkeypatch.setattr(Path, "rename", no_rename)
+    replace_dir(new, target)
+    assert (target / "page").read_text() == "new"
+
+
+def test_crash_in_the_two_step_swap_keeps_the_previous_output(tmp_path, monkeypatch):
+    """Where the exchange is not available: a crash between the two renames
+    leaves the previous output aside, and the next swap puts it back first."""
+    import citydiplo.files as files
+
+    monkeypatch.setattr(files, "_exchange", lambda a, b: False)
+    target, new = tmp_path / "html", tmp_path / "html.tmp"
+    for folder, text in ((target, "old"), (new, "new")):
+        folder.mkdir()
+        (folder / "page").write_text(text)
+    real = Path.rename
+
+    def crash(self, other):
+        if Path(other) == target:
+            raise KeyboardInterrupt  # the process dies here
+        return real(self, other)
+
+    monkeypatch.setattr(Path, "rename", crash)
+    with pytest.raises(KeyboardInterrupt):
+        replace_dir(new, target)
+    monkeypatch.setattr(Path, "rename", real)
+    assert not target.exists() and (tmp_path / "html.old" / "page").read_text() == "old"
+    recover_dir(target)  # what the next build does first
+    assert (target / "page").read_text() == "old"
