@@ -175,13 +175,21 @@ def test_interrupted_builds_keep_the_previous_output(sig, copy):
 
 
 def test_two_builds_at_once(copy):
+    """Two builds started while a third holds the lock: each says it waits,
+    then they run one after the other and both end well."""
+    from citydiplo.files import build_lock
+
     add_to_index(copy, "Another paragraph for the concurrent builds.")
-    first, second = citydiplo(copy), citydiplo(copy)
+    with build_lock(copy / "build"):
+        first, second = citydiplo(copy), citydiplo(copy)
+        for proc in (first, second):
+            line = proc.stderr.readline()
+            assert "another build is writing" in line and "waiting for it to finish" in line, line
     results = [p.communicate(timeout=300) for p in (first, second)]
     for proc, (out, err) in zip((first, second), results, strict=True):
         assert "Traceback" not in out + err, err
         assert proc.returncode == 0, err
-    assert any("waiting for it to finish" in err for _, err in results)
     assert (copy / "build" / "html" / "index.html").is_file()
+    assert "Another paragraph" in (copy / "build" / "html" / "index.html").read_text(encoding="utf-8")
     sums = (copy / "build" / "html" / "dist" / "SHA256SUMS").read_bytes()
     assert sums == (copy / "build" / "dist" / "SHA256SUMS").read_bytes()
