@@ -13,6 +13,7 @@ from pathlib import Path
 
 from . import __version__
 from .config import ConfigError, Project, load_project
+from .paths import UnsafePath
 
 EPILOG = """\
 examples:
@@ -58,6 +59,34 @@ def worker_count(text: str) -> int:
     return int(text)
 
 
+def jobs_arg(value: str):
+    """``--jobs``: ``auto`` or a whole number of at least 1."""
+    if value == "auto":
+        return value
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or 'auto', got {value!r}") from None
+    if not 1 <= number <= 512:
+        raise argparse.ArgumentTypeError(f"expected a number from 1 to 512, got {number}")
+    return number
+
+
+def out_arg(value: str) -> Path:
+    """``--out``: a folder that can be created or replaced: no part of it is a
+    file, and an existing folder is empty or a previous dump."""
+    path = Path(value).expanduser().absolute()
+    for part in (path, *path.parents):
+        if part.exists() and not part.is_dir():
+            raise argparse.ArgumentTypeError(f"{value}: {part} is a file, not a folder")
+    if path.is_dir() and any(path.iterdir()) and not (path / "SHA256SUMS").is_file():
+        raise argparse.ArgumentTypeError(
+            f"{value} is a folder that holds other files; the dump replaces the whole folder, so name a new "
+            "or empty folder (or a previous dump)"
+        )
+    return path
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="citydiplo",
@@ -66,7 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("--root", help="repository root (default: the checkout this package is installed from)")
+    parser.add_argument(
+        "--root",
+        help="the project's root folder (default: $CITYDIPLO_ROOT, else the current folder or the nearest "
+        "folder above it that holds conf/citydiplo.toml)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = sub.add_parser("validate", help="check vocab/: Turtle syntax, SHACL shapes, references")
@@ -81,10 +114,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--language", "-l", default=None, help="build language (default: the first in conf/citydiplo.toml)")
     p.add_argument("--no-dump", action="store_true", help="skip writing the data dump")
-    p.add_argument("--jobs", "-j", default="auto", help="parallel Sphinx workers (default: auto)")
+    p.add_argument("--jobs", "-j", type=jobs_arg, default="auto", help="parallel Sphinx workers (default: auto)")
 
     p = sub.add_parser("export", help="write the data dump into build/dist/")
-    p.add_argument("--out", type=Path, default=None, help="output folder (default: build/dist)")
+    p.add_argument(
+        "--out", type=out_arg, default=None, help="output folder, new or a previous dump (default: build/dist)"
+    )
 
     p = sub.add_parser("query", help="run a SPARQL query against the graph")
     p.add_argument("query", help="a .rq file, a query name from vocab/queries/, or the query text")
@@ -136,7 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("epub", help="validate, then build an EPUB of the whole handbook into build/epub/")
     p.add_argument("--language", "-l", default=None, help="build language (default: the first in conf/citydiplo.toml)")
-    p.add_argument("--jobs", "-j", default="auto", help="parallel Sphinx workers (default: auto)")
+    p.add_argument("--jobs", "-j", type=jobs_arg, default="auto", help="parallel Sphinx workers (default: auto)")
     return parser
 
 
@@ -157,27 +192,73 @@ def cmd_validate(project: Project, args) -> int:
     return 0
 
 
+def file_problems(project: Project) -> bool:
+    """Print the file-level problems of vocab/ (unreadable, not UTF-8, a
+    folder named *.ttl …); True when there are some."""
+    from .graph.load import check_files
+
+    problems = check_files(project)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        print(f"citydiplo: {len(problems)} file(s) in vocab/ cannot be read (listed above)", file=sys.stderr)
+    return bool(problems)
+
+
+def notify(message: str) -> None:
+    print(f"citydiplo: {message}", file=sys.stderr, flush=True)
+
+
 def cmd_build(project: Project, args) -> int:
-    from .graph.export import export
+    from .graph.export import ExportError, export
     from .site.build import BuildError, build_site
 
+    dumped = []
+
+    def write_dump(_site: Path) -> None:
+        # The dump first, then the site: see citydiplo.site.build.
+        dumped.append(export(project))
+
     try:
-        out = build_site(project, edition=args.edition, language=args.language, jobs=args.jobs)
-    except BuildError as exc:
+        out = build_site(
+            project,
+            edition=args.edition,
+            language=args.language,
+            jobs=args.jobs,
+            before_swap=None if args.no_dump else write_dump,
+            notify=notify,
+        )
+    except (BuildError, ExportError) as exc:
         print(f"citydiplo: build failed: {exc}", file=sys.stderr)
         return 1
     print(f"citydiplo: site written to {project.rel(out)}/index.html", file=sys.stderr)
-    if not args.no_dump:
-        result = export(project)
+    if dumped:
+        result = dumped[0]
         print(f"citydiplo: dump written to {project.rel(result.directory)}/ ({counts(result)})", file=sys.stderr)
     return 0
 
 
 def cmd_export(project: Project, args) -> int:
+    from .files import build_lock
     from .graph.export import ExportError, export
 
+    if file_problems(project):
+        return 1
+    out = args.out.resolve() if args.out is not None else None
+    if out is not None:
+        for folder in (project.root, project.vocab_dir, project.handbook_dir, project.conf_dir):
+            folder = folder.resolve()
+            inside = folder != project.root.resolve() and folder in out.parents
+            if out == folder or out in folder.parents or inside:
+                print(
+                    f"citydiplo: --out {args.out} would write into or replace {folder}; name a folder outside "
+                    "the project's sources (for example below build/)",
+                    file=sys.stderr,
+                )
+                return 2
     try:
-        result = export(project, args.out)
+        with build_lock(project.build_dir, notify=notify):
+            result = export(project, args.out)
     except ExportError as exc:
         print(f"citydiplo: export failed: {exc}", file=sys.stderr)
         return 1
@@ -190,6 +271,8 @@ def cmd_export(project: Project, args) -> int:
 def cmd_query(project: Project, args) -> int:
     from .graph.query import QueryError, format_results, resolve_query, run_query
 
+    if file_problems(project):
+        return 1
     try:
         text = resolve_query(project, args.query)
         variables, rows = run_query(project, text)
@@ -262,19 +345,22 @@ def cmd_coursepack(project: Project, args) -> int:
     except CoursePackError as exc:
         print(f"citydiplo: {exc}", file=sys.stderr)
         return 1
+    from .files import build_lock
+
     failed = 0
-    for pack, edition in jobs:
-        status = sys.stdout if args.verbose else io.StringIO()
-        try:
-            result = build_pack(project, pack, edition, settings, language=args.language, status=status)
-        except CoursePackError as exc:
-            print(f"citydiplo: course pack {pack.name} ({edition}) failed:\n{exc}", file=sys.stderr)
-            failed += 1
-            continue
-        for notice in result.notices:
-            print(f"citydiplo: notice: {notice}", file=sys.stderr)
-        seconds = sum(result.seconds.values())
-        print(f"citydiplo: {project.rel(result.pdf)} ({result.pages} pages, {seconds:.1f} s)", file=sys.stderr)
+    with build_lock(project.build_dir, notify=notify):
+        for pack, edition in jobs:
+            status = sys.stdout if args.verbose else io.StringIO()
+            try:
+                result = build_pack(project, pack, edition, settings, language=args.language, status=status)
+            except CoursePackError as exc:
+                print(f"citydiplo: course pack {pack.name} ({edition}) failed:\n{exc}", file=sys.stderr)
+                failed += 1
+                continue
+            for notice in result.notices:
+                print(f"citydiplo: notice: {notice}", file=sys.stderr)
+            seconds = sum(result.seconds.values())
+            print(f"citydiplo: {project.rel(result.pdf)} ({result.pages} pages, {seconds:.1f} s)", file=sys.stderr)
     if failed:
         print(f"citydiplo: {failed} of {len(jobs)} course pack(s) failed; their old PDFs were kept", file=sys.stderr)
         return 1
@@ -285,7 +371,7 @@ def cmd_epub(project: Project, args) -> int:
     from .site.build import BuildError, build_site
 
     try:
-        out = build_site(project, language=args.language, jobs=args.jobs, builder="epub")
+        out = build_site(project, language=args.language, jobs=args.jobs, builder="epub", notify=notify)
     except BuildError as exc:
         print(f"citydiplo: EPUB build failed: {exc}", file=sys.stderr)
         return 1
@@ -309,13 +395,28 @@ COMMANDS = {
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a usage error (already printed)
+        return exc.code if isinstance(exc.code, int) else 2
     try:
         project = load_project(args.root)
     except ConfigError as exc:
         print(f"citydiplo: {exc}", file=sys.stderr)
         return 2
-    return COMMANDS[args.command](project, args)
+    try:
+        return COMMANDS[args.command](project, args)
+    except KeyboardInterrupt:
+        print("citydiplo: interrupted; the previous output in build/ was kept", file=sys.stderr)
+        return 130
+    except UnsafePath as exc:
+        print(f"citydiplo: refused to write outside its folder: {exc} (run `citydiplo validate`)", file=sys.stderr)
+        return 1
+    except (OSError, UnicodeDecodeError) as exc:
+        where = getattr(exc, "filename", None)
+        what = f"{project.rel(Path(where))}: " if where else ""
+        print(f"citydiplo: {what}{exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

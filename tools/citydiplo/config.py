@@ -1,13 +1,14 @@
 """Project settings: the repository root and ``conf/citydiplo.toml``.
 
-Paths come from here and nowhere else. The root is found from the package's
-own location (an editable install, as the README sets up), or given
-explicitly with ``--root`` / ``CITYDIPLO_ROOT``.
+Paths come from here and nowhere else. The root is given with ``--root`` or
+``$CITYDIPLO_ROOT``, or found like git finds a repository: the current
+directory or the nearest folder above it that holds ``conf/citydiplo.toml``.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,24 +60,35 @@ class Project:
             return str(path)
 
 
-def find_root(explicit: str | os.PathLike | None = None) -> Path:
-    """Return the repository root.
+def _is_root(folder: Path) -> bool:
+    return (folder / CONFIG_NAME).is_file()
 
-    Order: the explicit argument, ``$CITYDIPLO_ROOT``, then the checkout that
-    contains this package (``tools/citydiplo`` → two levels up).
+
+def find_root(explicit: str | os.PathLike | None = None, cwd: str | os.PathLike | None = None) -> Path:
+    """Return the repository root, found the way git finds its repository.
+
+    Order: the explicit argument (``--root``), else ``$CITYDIPLO_ROOT``, else
+    the current directory and its parents (the first holding
+    ``conf/citydiplo.toml``). A root given explicitly or by the environment
+    must hold that file: it is an error, never a silent fallback. The
+    location of the installed package plays no part.
     """
-    candidates = []
-    if explicit:
-        candidates.append(Path(explicit))
-    if os.environ.get("CITYDIPLO_ROOT"):
-        candidates.append(Path(os.environ["CITYDIPLO_ROOT"]))
-    candidates.append(Path(__file__).resolve().parents[2])
-    for candidate in candidates:
-        if (candidate / CONFIG_NAME).is_file():
-            return candidate.resolve()
+    for given, how in ((explicit, "--root"), (os.environ.get("CITYDIPLO_ROOT") or None, "$CITYDIPLO_ROOT")):
+        if given is None or given == "":
+            continue
+        folder = Path(given).expanduser()
+        if not folder.is_dir():
+            raise ConfigError(f"{how} {given}: no such folder")
+        if not _is_root(folder):
+            raise ConfigError(f"{how} {given}: not a citydiplo project (it has no {CONFIG_NAME})")
+        return folder.resolve()
+    start = Path(cwd or Path.cwd()).resolve()
+    for folder in (start, *start.parents):
+        if _is_root(folder):
+            return folder
     raise ConfigError(
-        f"cannot find {CONFIG_NAME} (looked in: {', '.join(str(c) for c in candidates)}); "
-        "run from a checkout installed with `pip install -e .`, or pass --root"
+        f"not inside a citydiplo project: no {CONFIG_NAME} in {start} or any folder above it; "
+        "change into the repository, or pass --root DIR (or set CITYDIPLO_ROOT)"
     )
 
 
@@ -85,28 +97,79 @@ def load_project(root: str | os.PathLike | None = None) -> Project:
     root_path = find_root(root)
     path = root_path / CONFIG_NAME
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{CONFIG_NAME}: {exc}") from None
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{CONFIG_NAME}:1: cannot be read: {exc}") from None
     try:
-        project = data["project"]
-        base = data["iri"]["base"]
-        paths = data.get("paths", {})
-        build = data.get("build", {})
-    except KeyError as exc:
-        raise ConfigError(f"{CONFIG_NAME}: missing section or key {exc}") from None
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", None) or _line_of(str(exc))
+        raise ConfigError(f"{CONFIG_NAME}:{line}: {exc}") from None
+
+    def need(section: str, key: str, kind: type = str, default=None):
+        table = data.get(section, {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"{CONFIG_NAME}:{_key_line(text, section)}: [{section}] must be a table")
+        if key not in table:
+            if default is not None:
+                return default
+            raise ConfigError(
+                f"{CONFIG_NAME}:{_key_line(text, section)}: [{section}] has no `{key}`; add {key} = … to it"
+            )
+        value = table[key]
+        if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+            raise ConfigError(
+                f"{CONFIG_NAME}:{_key_line(text, section, key)}: [{section}] {key} must be a {kind.__name__}, "
+                f"got {value!r}"
+            )
+        return value
+
+    base = need("iri", "base")
     if not base.endswith("/"):
-        raise ConfigError(f"{CONFIG_NAME}: [iri] base must end with '/', got {base!r}")
+        raise ConfigError(f"{CONFIG_NAME}:{_key_line(text, 'iri', 'base')}: [iri] base must end with '/', got {base!r}")
+    languages = need("build", "languages", list, ["en"])
+    if not languages or not all(isinstance(x, str) and x for x in languages):
+        raise ConfigError(f"{CONFIG_NAME}:{_key_line(text, 'build', 'languages')}: [build] languages must list codes")
+    folders = {}
+    for key in ("vocab", "handbook", "build"):
+        folder = (root_path / need("paths", key, str, key)).resolve()
+        if folder != root_path and root_path not in folder.parents:
+            raise ConfigError(
+                f"{CONFIG_NAME}:{_key_line(text, 'paths', key)}: [paths] {key} must be a folder inside {root_path}"
+            )
+        folders[key] = root_path / need("paths", key, str, key)
     return Project(
         root=root_path,
-        name=project["name"],
-        version=project["version"],
-        licence=project["licence"],
-        publisher=project.get("publisher", ""),
+        name=need("project", "name"),
+        version=need("project", "version"),
+        licence=need("project", "licence"),
+        publisher=need("project", "publisher", str, ""),
         base_iri=base,
-        languages=tuple(build.get("languages", ["en"])),
-        stale_after_days=int(build.get("stale_after_days", 365)),
-        vocab_dir=root_path / paths.get("vocab", "vocab"),
-        handbook_dir=root_path / paths.get("handbook", "handbook"),
-        build_dir=root_path / paths.get("build", "build"),
+        languages=tuple(languages),
+        stale_after_days=need("build", "stale_after_days", int, 365),
+        vocab_dir=folders["vocab"],
+        handbook_dir=folders["handbook"],
+        build_dir=folders["build"],
     )
+
+
+def _line_of(message: str) -> int:
+    match = re.search(r"line (\d+)", message)
+    return int(match.group(1)) if match else 1
+
+
+def _key_line(text: str, section: str, key: str | None = None) -> int:
+    """The line of ``[section]`` (or of ``key`` in it) in the TOML text; 1 if absent."""
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.strip() == f"[{section}]"), None)
+    if start is None:
+        return 1
+    if key is None:
+        return start + 1
+    for i in range(start + 1, len(lines)):
+        stripped = lines[i].strip()
+        if stripped.startswith("["):
+            break
+        if re.match(rf"{re.escape(key)}\s*=", stripped):
+            return i + 1
+    return start + 1

@@ -28,6 +28,8 @@ import re
 from collections.abc import Iterable
 from urllib.parse import quote, urlsplit
 
+from .paths import SLUG_RE, TERM_RE
+
 
 class EscapeError(ValueError):
     """A value cannot be written safely (e.g. a malformed identifier)."""
@@ -45,9 +47,10 @@ _PUNCTUATION = re.compile(r"""([!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])""")
 #: Line breaks and other control characters become spaces.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\u0085]+")
 
-#: Slugs of things (``id/<slug>``) and names of ontology terms (``def/<name>``).
-SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-TERM_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
+#: Slugs of things (``id/<slug>``) and names of ontology terms (``def/<name>``):
+#: the rules of :mod:`citydiplo.paths`, the one place that defines them.
+SLUG = SLUG_RE
+TERM_NAME = TERM_RE
 _IDENT = re.compile(r"^[A-Za-z0-9]+(?:[-_][A-Za-z0-9]+)*$")
 
 
@@ -157,7 +160,7 @@ def html_json_script(data, element_id: str, css_class: str, **attrs: str) -> MyS
     )
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "|", "%")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
 def csv_cell(text) -> str:

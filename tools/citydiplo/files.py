@@ -1,10 +1,20 @@
 """Writing output without damaging it: a file or a folder is either the old
-one or the complete new one, never half written."""
+one or the complete new one, never half written; one build at a time per
+``build/`` folder."""
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import fcntl
+import os
 import shutil
+import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
+
+LOCK_NAME = ".lock"
 
 
 def write_if_changed(path: Path, content: str | bytes) -> bool:
@@ -20,12 +30,99 @@ def write_if_changed(path: Path, content: str | bytes) -> bool:
     return True
 
 
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one atomic step (Linux ``renameat2(RENAME_EXCHANGE)``);
+    False where the system cannot."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
+
+
+def recover_dir(target: Path) -> None:
+    """After a crash between the two renames of :func:`replace_dir`, put the
+    previous complete folder (``<target>.old``) back in place."""
+    old = target.with_name(target.name + ".old")
+    if not target.exists() and old.is_dir():
+        old.rename(target)
+
+
 def replace_dir(new: Path, target: Path) -> None:
     """Put the complete folder ``new`` in the place of ``target`` (which may
-    not exist); the old folder is moved aside first and removed last."""
+    not exist). On Linux the two are exchanged atomically; elsewhere the old
+    folder is moved aside first, and :func:`recover_dir` restores it if the
+    process dies before the new one is in place. ``target`` always holds a
+    complete output (the old or the new one) for every reader but that
+    window, and no crash loses the previous output."""
     old = target.with_name(target.name + ".old")
+    recover_dir(target)
     shutil.rmtree(old, ignore_errors=True)
+    if target.is_dir() and not target.is_symlink() and _exchange(new, target):
+        shutil.rmtree(new, ignore_errors=True)  # now the previous output
+        return
     if target.exists():
         target.rename(old)
     new.rename(target)
     shutil.rmtree(old, ignore_errors=True)
+
+
+class BuildLocked(Exception):
+    """Another process holds the lock of the ``build/`` folder."""
+
+
+_held: dict[str, int] = {}
+_held_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def build_lock(build_dir: Path, wait: bool = True, notify=None) -> Iterator[None]:
+    """Hold the lock of ``build_dir`` (``fcntl.flock`` on ``build/.lock``).
+
+    One build writes a ``build/`` folder at a time. A second build waits for
+    the first one to finish (``notify`` is called once, with a message, when
+    it has to wait), or raises :class:`BuildLocked` with ``wait=False``. The
+    lock is released when the process ends, however it ends. Re-entrant
+    within one process.
+    """
+    build_dir.mkdir(parents=True, exist_ok=True)
+    key = str(build_dir.resolve())
+    with _held_lock:
+        if key in _held:
+            _held[key] += 1
+            reentered = True
+        else:
+            reentered = False
+    if reentered:
+        try:
+            yield
+        finally:
+            with _held_lock:
+                _held[key] -= 1
+        return
+    fd = os.open(build_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "another process"
+            message = f"another build is writing {build_dir} (pid {holder})"
+            if not wait:
+                raise BuildLocked(message) from None
+            if notify:
+                notify(f"{message}; waiting for it to finish")
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode("ascii"), 0)
+        with _held_lock:
+            _held[key] = 1
+        try:
+            yield
+        finally:
+            with _held_lock:
+                _held.pop(key, None)
+    finally:
+        os.close(fd)  # closing releases the lock

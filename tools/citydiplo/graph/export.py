@@ -36,7 +36,9 @@ from pyoxigraph import (
 )
 
 from ..config import Project
+from ..escape import csv_cell
 from ..files import replace_dir
+from ..paths import output_path
 from . import jsonld
 from .query import content_files
 from .views import KINDS, GraphView
@@ -157,6 +159,8 @@ def read_triples(project: Project, files: list[Path] | None = None) -> list[Trip
                 triples.append(quad.triple)
         except SyntaxError as exc:
             raise ExportError(f"{project.rel(path)}: {exc} (run `citydiplo validate`)") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ExportError(f"{project.rel(path)}:1: cannot be read: {exc} (run `citydiplo validate`)") from None
     return triples + derived(triples)
 
 
@@ -448,11 +452,15 @@ def rdf_text(project: Project, triples: list[Triple], suffix: str) -> bytes:
     return pyoxigraph.serialize(triples, format=fmt, **kwargs)
 
 
+#: A cell starting with one of these is read as a formula by spreadsheets
+#: (CSV injection); such a cell is written with a leading apostrophe (escape.csv_cell).
+
+
 def _csv(columns, rows) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(columns)
-    writer.writerows(rows)
+    writer.writerows([csv_cell(c) for c in row] for row in rows)
     return out.getvalue()
 
 
@@ -544,11 +552,12 @@ def write_dump(project: Project, folder: Path, data: list[Triple]) -> list[str]:
     files = []
     for suffix, _, _ in RDF_FILES:
         name = f"{DUMP_NAME}.{suffix}"
-        (folder / name).write_bytes(rdf_text(project, triples, suffix))
+        output_path(folder, name).write_bytes(rdf_text(project, triples, suffix))
         files.append(name)
     for name, text in csv_texts.items():
-        (folder / name).parent.mkdir(parents=True, exist_ok=True)
-        (folder / name).write_text(text, encoding="utf-8")
+        path = output_path(folder, name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
         files.append(name)
     (folder / "SHA256SUMS").write_text(checksums(folder, files), encoding="utf-8")
     return [*files, "SHA256SUMS"]

@@ -9,9 +9,12 @@ to the block of the subject that contains them.
 
 from __future__ import annotations
 
+import logging
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urljoin
 
 import pyoxigraph
 import rdflib
@@ -22,6 +25,7 @@ from ..config import Project
 from ..problems import Problem
 
 PREFIX_RE = re.compile(r"^\s*(?:@prefix|PREFIX)\s+([A-Za-z][\w.-]*)?:\s*<([^>]*)>", re.IGNORECASE)
+BASE_RE = re.compile(r"^(?:@base|BASE)\s+<([^>]*)>", re.IGNORECASE)
 SUBJECT_RE = re.compile(r"^(<[^>\s]*>|[A-Za-z][\w.-]*:[\w.-]*|:[\w.-]+)(?=[\s;,.]|$)")
 
 # Where each kind of file lives below vocab/. Shapes are kept apart: they
@@ -71,19 +75,49 @@ class Vocab:
             node = parents[0]
         return self.origins.get(node)
 
+    def owner(self, node):
+        """The subject whose block ``node`` is written in (itself for an IRI)."""
+        seen = set()
+        while isinstance(node, BNode) and node not in seen:
+            seen.add(node)
+            parents = list(self.graph.subjects(None, node)) or list(self.shapes.subjects(None, node))
+            if not parents:
+                return node
+            node = parents[0]
+        return node
+
     def locate(self, node, *terms) -> tuple[Path | None, int | None]:
         """File and line of ``node``'s block, narrowed to the first line
-        that mentions one of ``terms`` (IRIs), if any does."""
+        that mentions one of ``terms`` (IRIs), if any does. A subject written
+        in several blocks (a duplicate) is looked for in each of them."""
         origin = self.origin(node)
         if origin is None:
-            return None, None
-        lines = self._lines.get(origin.path, [])
-        spellings = [s for term in terms if term is not None for s in self.spellings(origin.path, term)]
-        for number in range(origin.line, origin.end_line + 1):
-            text = lines[number - 1] if number - 1 < len(lines) else ""
-            if any(re.search(re.escape(s) + r"(?![\w-])", text) for s in spellings):
-                return origin.path, number
+            return self.search(node, *terms)
+        blocks = self.blocks.get(self.owner(node)) or [origin]
+        for block in blocks:
+            lines = self._lines.get(block.path, [])
+            spellings = [s for term in terms if term is not None for s in self.spellings(block.path, term)]
+            for number in range(block.line, block.end_line + 1):
+                text = lines[number - 1] if number - 1 < len(lines) else ""
+                if any(re.search(re.escape(s) + r"(?![\w-])", text) for s in spellings):
+                    return block.path, number
         return origin.path, origin.line
+
+    def search(self, node, *terms) -> tuple[Path | None, int | None]:
+        """Where a node without a subject block (a blank node written as a
+        subject, ``[ … ] .`` or ``_:x``) is written: the first line holding
+        one of its literal values, else one of its IRI values."""
+        top = self.owner(node)
+        graph = self.graph if (top, None, None) in self.graph else self.shapes
+        literals = [f'"{o}"' for o in graph.objects(top, None) if isinstance(o, rdflib.Literal) and str(o)]
+        iris = [o for o in graph.objects(top, None) if isinstance(o, URIRef)]
+        for wanted in (literals, iris):
+            for path, lines in self._lines.items():
+                forms = wanted if wanted is literals else [s for o in wanted for s in self.spellings(path, o)]
+                for number, text in enumerate(lines, start=1):
+                    if any(form in text for form in forms):
+                        return path, number
+        return None, None
 
     def spellings(self, path: Path, term) -> list[str]:
         """How an IRI may be written in a given file: full or prefixed."""
@@ -97,26 +131,111 @@ class Vocab:
         return forms
 
 
+#: A Turtle or query file larger than this is refused (a 16 MiB literal
+#: makes the parsers slow and is never meant).
+MAX_FILE_BYTES = 16 * 1024 * 1024
+
+
 def vocab_files(project: Project) -> list[Path]:
     return sorted(p for p in project.vocab_dir.rglob("*.ttl") if p.is_file())
 
 
-def scan_blocks(lines: list[str], prefixes: dict[str, str]) -> list[tuple[str, int, int]]:
+def file_problem(project: Project, path: Path, what: str = "Turtle") -> Problem | None:
+    """Why a file named ``*.ttl``/``*.rq`` below ``vocab/`` cannot be read:
+    not a regular file, a link out of the repository, unreadable, too large
+    or not UTF-8. ``None`` when it can be read."""
+    try:  # the link's own name, not its target's
+        rel = path.relative_to(project.root).as_posix()
+    except ValueError:
+        rel = project.rel(path)
+
+    def problem(line: int, message: str) -> Problem:
+        return Problem(rel, line, None, message, code="file")
+
+    if path.is_symlink():
+        target = path.resolve()
+        if not target.exists():
+            return problem(1, f"is a broken symbolic link (to {os.readlink(path)}); remove it or restore its target")
+        root = project.root.resolve()
+        if root not in target.parents:
+            return problem(1, f"is a symbolic link to {target}, outside the repository; copy the file in instead")
+    if path.is_dir():
+        return problem(1, f"is a folder, not a {what} file; rename it")
+    if not path.is_file():
+        return problem(1, f"is not a regular file; a {what} file is expected")
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return problem(1, f"is {size:,} bytes, over the limit of {MAX_FILE_BYTES:,} (16 MiB); split it")
+        data = path.read_bytes()
+    except OSError as exc:
+        return problem(1, f"cannot be read: {exc.strerror or exc}")
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        return problem(
+            line,
+            f"is not UTF-8 (byte 0x{data[exc.start]:02x} at column {column}); save the file as UTF-8",
+        )
+    return None
+
+
+def candidate_files(project: Project) -> list[Path]:
+    """Everything below ``vocab/`` named ``*.ttl`` or ``*.rq``, files or not."""
+    if not project.vocab_dir.is_dir():
+        return []
+    return sorted(p for p in project.vocab_dir.rglob("*") if p.suffix in (".ttl", ".rq"))
+
+
+def check_files(project: Project) -> list[Problem]:
+    """File-level problems of every ``*.ttl``/``*.rq`` below ``vocab/``, without parsing."""
+    problems = []
+    for path in candidate_files(project):
+        found = file_problem(project, path, "Turtle" if path.suffix == ".ttl" else "SPARQL")
+        if found:
+            problems.append(found)
+    return problems
+
+
+def _ends_statement(line: str) -> bool:
+    """Whether a (stripped, non-comment) line ends a Turtle statement."""
+    code = re.sub(r"""\s#[^"'>]*$""", "", line).rstrip()
+    return code.endswith(".") and not code.endswith("..")
+
+
+def scan_blocks(lines: list[str], prefixes: dict[str, str], base_iri: str | None = None) -> list[tuple[str, int, int]]:
     """Find subject blocks: (IRI, first line, last line), 1-based.
 
-    A block starts where a line begins (column 0) with an IRI or a prefixed
-    name, and ends before the next such line.
+    A block starts where a line begins (column 0, or indented after the end of
+    a statement) with an IRI or a prefixed name, and ends before the next such
+    line. Relative IRIs are resolved against ``@base`` or ``base_iri``.
     """
     starts: list[tuple[str, int]] = []
+    base = base_iri
+    at_start = True  # the previous statement ended with "."
     for number, text in enumerate(lines, start=1):
-        if not text or text[0] in " \t#@" or text.upper().startswith(("PREFIX", "BASE")):
+        stripped = text.strip()
+        if not stripped or stripped.startswith("#"):
             continue
-        match = SUBJECT_RE.match(text)
+        was_start = at_start
+        at_start = _ends_statement(stripped)
+        directive = BASE_RE.match(stripped)
+        if directive:
+            base = urljoin(base, directive.group(1)) if base else directive.group(1)
+            continue
+        if stripped[0] == "@" or stripped.upper().startswith(("PREFIX", "BASE")):
+            continue
+        # The subject at the start of a line, or indented where a statement starts.
+        if text[0] in " \t" and not was_start:
+            continue
+        match = SUBJECT_RE.match(stripped)
         if not match:
             continue
         token = match.group(1)
         if token.startswith("<"):
-            iri = token[1:-1]
+            iri = urljoin(base, token[1:-1]) if base else token[1:-1]
         else:
             prefix, _, local = token.partition(":")
             if prefix not in prefixes:
@@ -132,13 +251,17 @@ def scan_blocks(lines: list[str], prefixes: dict[str, str]) -> list[tuple[str, i
     return blocks
 
 
-def syntax_problem(project: Project, path: Path, exc: Exception) -> Problem:
-    """Turn a parser exception into a ``path:line`` problem."""
+def syntax_problem(project: Project, path: Path, exc: Exception, lines: list[str] | None = None) -> Problem:
+    """Turn a parser exception into a ``path:line`` problem. An error at the
+    end of the text (an unclosed bracket) is placed on its last line."""
     message = str(exc)
     line = getattr(exc, "lineno", None)
     match = re.search(r"line (\d+)", message)
     if line is None and match:
         line = int(match.group(1))
+    if line and lines is not None:
+        while line > 1 and (line > len(lines) or not lines[line - 1].strip()):
+            line -= 1
     message = re.sub(r"\s*\([^()]*, line \d+\)\s*$", "", message)
     return Problem(project.rel(path), line or 1, None, f"Turtle syntax error: {message}", code="syntax")
 
@@ -149,9 +272,18 @@ def load(project: Project) -> Vocab:
     A file with a syntax error is reported and skipped; the others load.
     """
     rdflib.NORMALIZE_LITERALS = False  # keep lexical forms as written
+    # rdflib logs a traceback for every literal that is not a valid value of
+    # its datatype; validation reports those at their line instead.
+    logging.getLogger("rdflib.term").setLevel(logging.ERROR)
     vocab = Vocab(project=project)
     shapes_dir = project.vocab_dir / ROLE_DIRS["shapes"]
-    for path in vocab_files(project):
+    for path in candidate_files(project):
+        if path.suffix != ".ttl":
+            continue
+        found = file_problem(project, path)
+        if found:
+            vocab.problems.append(found)
+            continue
         vocab.files.append(path)
         text = path.read_text(encoding="utf-8")
         lines = text.splitlines()
@@ -161,13 +293,13 @@ def load(project: Project) -> Vocab:
             for _ in pyoxigraph.parse(text, format=pyoxigraph.RdfFormat.TURTLE, base_iri=project.base_iri):
                 pass
         except SyntaxError as exc:
-            vocab.problems.append(syntax_problem(project, path, exc))
+            vocab.problems.append(syntax_problem(project, path, exc, lines))
             continue
         target = vocab.shapes if shapes_dir in path.parents else vocab.graph
         try:
             target.parse(data=text, format="turtle", publicID=project.base_iri)
         except Exception as exc:  # rdflib's BadSyntax and friends
-            vocab.problems.append(syntax_problem(project, path, exc))
+            vocab.problems.append(syntax_problem(project, path, exc, lines))
             continue
         prefixes = {}
         for line in lines:
@@ -175,7 +307,7 @@ def load(project: Project) -> Vocab:
             if match:
                 prefixes[match.group(1) or ""] = match.group(2)
         vocab.prefixes[path] = prefixes
-        for iri, start, end in scan_blocks(lines, prefixes):
+        for iri, start, end in scan_blocks(lines, prefixes, project.base_iri):
             origin = Origin(path, start, end)
             node = URIRef(iri)
             vocab.blocks.setdefault(node, []).append(origin)

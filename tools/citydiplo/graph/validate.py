@@ -7,15 +7,17 @@ of the entity it concerns, so an editor can jump straight to it.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 from collections.abc import Iterable
 
 import pyshacl
-from rdflib import BNode, Literal, URIRef
-from rdflib.namespace import RDF, SH
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.namespace import RDF, SH, XSD
 
+from ..paths import slug_problem, term_problem
 from ..problems import ERROR, NOTICE, Problem
-from .load import Vocab
+from .load import ROLE_DIRS, Vocab, candidate_files, file_problem
 
 SEVERITY = {SH.Violation: ERROR, SH.Warning: ERROR, SH.Info: NOTICE}
 
@@ -35,10 +37,7 @@ def short(vocab: Vocab, node) -> str:
 
 def problem_at(vocab: Vocab, node, message: str, *terms, code: str = "vocab", severity: str = ERROR) -> Problem:
     path, line = vocab.locate(node, *terms)
-    owner = node
-    if isinstance(node, BNode):
-        origin = vocab.origin(node)
-        owner = next((s for s, o in vocab.origins.items() if o == origin), node)
+    owner = vocab.owner(node) if isinstance(node, BNode) else node
     return Problem(
         vocab.project.rel(path) if path else "vocab",
         line or 0,
@@ -94,36 +93,108 @@ def defined_terms(vocab: Vocab) -> set[URIRef]:
     return defined
 
 
+def ontology_terms(vocab: Vocab) -> set[URIRef]:
+    """The ``cd:`` terms that may be used: typed subjects written in
+    ``vocab/ontology/``, and the shapes (typed subjects of ``vocab/shapes/``)."""
+    project = vocab.project
+    ontology_dir = project.vocab_dir / ROLE_DIRS["ontology"]
+    terms = {s for s in vocab.shapes.subjects(RDF.type, None) if isinstance(s, URIRef)}
+    for subject in vocab.graph.subjects(RDF.type, None):
+        if not isinstance(subject, URIRef) or not str(subject).startswith(project.def_ns):
+            continue
+        if any(ontology_dir in origin.path.parents for origin in vocab.blocks.get(subject, [])):
+            terms.add(subject)
+    return terms
+
+
+VERSION_RE = re.compile(r"^\d+(?:\.\d+)*$")
+
+
+def iri_problem(vocab: Vocab, term: URIRef) -> str | None:
+    """Why an IRI below the base IRI is malformed: not under ``id/`` or
+    ``def/``, or with a slug or term name that is not a safe file name."""
+    project = vocab.project
+    text = str(term)
+    if text in (project.ontology_iri, project.def_ns):
+        return None
+    if text.startswith(project.id_ns):
+        why = slug_problem(text[len(project.id_ns) :])
+        return f"<{text}>: {why}" if why else None
+    if text.startswith(project.def_ns):
+        name = text[len(project.def_ns) :]
+        why = None if VERSION_RE.match(name) else term_problem(name)
+        return f"<{text}>: {why}" if why else None
+    return (
+        f"<{text}> is below the base IRI <{project.base_iri}> but not under id/ (things) or def/ (terms); "
+        "write things as cdi:slug and terms as cd:Name"
+    )
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, sorted(candidates), n=1, cutoff=0.6)
+    return f"; did you mean cd:{close[0]}?" if close else ""
+
+
 def check_references(vocab: Vocab) -> list[Problem]:
-    """Every project IRI used as a predicate or object is defined somewhere."""
+    """Every project IRI is well formed; every ``cd:`` term used is defined in
+    ``vocab/ontology/`` (with a did-you-mean); every ``cdi:`` thing used as a
+    predicate or object is defined somewhere."""
     project = vocab.project
     defined = defined_terms(vocab)
+    terms = ontology_terms(vocab)
+    names = {str(t)[len(project.def_ns) :] for t in terms if str(t).startswith(project.def_ns)}
     problems = []
     seen = set()
+
+    def report(subject, term, message, code):
+        key = (subject, term, code)
+        if key not in seen:
+            seen.add(key)
+            problems.append(problem_at(vocab, subject, message, term, code=code))
+
+    for subject, cls in vocab.graph.subject_objects(RDF.type):
+        if (
+            isinstance(subject, URIRef)
+            and str(cls).startswith(project.def_ns)
+            and not str(subject).startswith(project.base_iri)
+        ):
+            report(
+                subject,
+                cls,
+                f"<{subject}> is typed {short(vocab, cls)} but is outside <{project.id_ns}>; "
+                "a thing described here gets an IRI cdi:slug (link other IRIs with owl:sameAs)",
+                "iri",
+            )
     for graph in (vocab.graph, vocab.shapes):
         for subject, predicate, obj in graph:
-            for term in (predicate, obj):
+            for position, term in enumerate((subject, predicate, obj)):
                 if not isinstance(term, URIRef) or not str(term).startswith(project.base_iri):
                     continue
-                if (
-                    term in defined
-                    or str(term) == project.ontology_iri
-                    or str(term).startswith(project.ontology_iri + "/")
+                why = iri_problem(vocab, term)
+                if why:
+                    report(subject, term, why, "iri")
+                    continue
+                text = str(term)
+                if text in (project.ontology_iri, project.def_ns) or (
+                    text.startswith(project.def_ns) and VERSION_RE.match(text[len(project.def_ns) :])
                 ):
                     continue
-                key = (subject, term)
-                if key in seen:
+                if text.startswith(project.def_ns):
+                    if term in terms:
+                        continue
+                    name = text[len(project.def_ns) :]
+                    where = "is not defined in vocab/ontology/"
+                    if position == 0 and term in defined:
+                        where = "is defined outside vocab/ontology/; terms are defined there only"
+                    report(subject, term, f"{short(vocab, term)} {where}{did_you_mean(name, names)}", "term")
                     continue
-                seen.add(key)
-                kind = "term" if str(term).startswith(project.def_ns) else "entity"
-                problems.append(
-                    problem_at(
-                        vocab,
-                        subject,
-                        f"refers to {short(vocab, term)}, but no {kind} with that IRI is defined in vocab/",
-                        term,
-                        code="reference",
-                    )
+                if position == 0 or term in defined:
+                    continue
+                report(
+                    subject,
+                    term,
+                    f"refers to {short(vocab, term)}, but no entity with that IRI is defined in vocab/",
+                    "reference",
                 )
     return problems
 
@@ -136,6 +207,16 @@ def check_duplicates(vocab: Vocab) -> list[Problem]:
         if len(origins) < 2 or not str(node).startswith(project.id_ns):
             continue
         first = origins[0]
+        places = ", ".join(f"{project.rel(o.path)}:{o.line}" for o in origins[1:])
+        problems.append(
+            Problem(
+                project.rel(first.path),
+                first.line,
+                short(vocab, node),
+                f"is written again at {places}; keep one subject block per entity",
+                code="duplicate",
+            )
+        )
         for other in origins[1:]:
             problems.append(
                 Problem(
@@ -149,18 +230,72 @@ def check_duplicates(vocab: Vocab) -> list[Problem]:
     return problems
 
 
+_TZ = r"(?:Z|[+-]\d{2}:\d{2})?"
+#: Lexical forms of the datatypes rdflib does not check itself.
+LEXICAL = {
+    XSD.gYear: re.compile(rf"^-?\d{{4,}}{_TZ}$"),
+    XSD.gYearMonth: re.compile(rf"^-?\d{{4,}}-(?:0[1-9]|1[0-2]){_TZ}$"),
+}
+
+
+def _bad_literal(value: Literal) -> bool:
+    if value.datatype in LEXICAL:
+        return not LEXICAL[value.datatype].match(str(value))
+    return bool(getattr(value, "ill_typed", False))
+
+
+def ill_typed(vocab: Vocab) -> list[tuple]:
+    """Triples whose literal is not a valid value of its datatype
+    (``"2024-13-45"^^xsd:date``, ``"soon"^^xsd:gYear``)."""
+    return [(s, p, o) for s, p, o in vocab.graph if isinstance(o, Literal) and o.datatype and _bad_literal(o)]
+
+
+def check_literals(vocab: Vocab) -> list[Problem]:
+    """A typed literal must be a valid value of its type (before SHACL, which
+    cannot compare an invalid date with another)."""
+    return [
+        problem_at(
+            vocab,
+            s,
+            f"{_curie(vocab, p)}: {_show(vocab, o)} is not a valid {_curie(vocab, o.datatype)}",
+            p,
+            code="datatype",
+        )
+        for s, p, o in ill_typed(vocab)
+    ]
+
+
 def check_shacl(vocab: Vocab) -> list[Problem]:
-    """Run pySHACL and map each result to the file and line of its focus node."""
+    """Run pySHACL and map each result to the file and line of its focus node.
+
+    Invalid literals (reported by :func:`check_literals`) are left out of the
+    data SHACL sees: pySHACL fails on comparing them."""
     if len(vocab.shapes) == 0:
         return []
-    _conforms, report, _text = pyshacl.validate(
-        data_graph=vocab.graph,
-        shacl_graph=vocab.shapes,
-        inference="none",
-        abort_on_first=False,
-        allow_warnings=False,
-        advanced=True,
-    )
+    data = vocab.graph
+    bad = ill_typed(vocab)
+    if bad:
+        data = Graph()
+        for triple in vocab.graph:
+            data.add(triple)
+        for triple in bad:
+            data.remove(triple)
+    try:
+        _conforms, report, _text = pyshacl.validate(
+            data_graph=data,
+            shacl_graph=vocab.shapes,
+            inference="none",
+            abort_on_first=False,
+            allow_warnings=False,
+            advanced=True,
+        )
+    except (TypeError, ValueError) as exc:  # pySHACL comparing values it cannot compare
+        return [Problem(vocab.project.rel(vocab.project.vocab_dir), 0, None, f"SHACL validation stopped: {exc}")]
+    return _shacl_problems(vocab, report)
+
+
+def _shacl_problems(vocab: Vocab, report) -> list[Problem]:
+    """Each SHACL result as a problem at its focus node's place."""
     problems = []
     for result in report.subjects(RDF.type, SH.ValidationResult):
         focus = report.value(result, SH.focusNode)
@@ -235,12 +370,70 @@ def check_staleness(vocab: Vocab, today: dt.date | None = None) -> list[Problem]
     return problems
 
 
+SPARQL_ERROR_RE = re.compile(r"error at (\d+):(\d+): (.*)", re.S)
+#: comments, strings and IRIs, which may spell SERVICE without meaning it
+SPARQL_NOISE_RE = re.compile(r"#[^\n]*|\"(?:[^\"\\\n]|\\.)*\"|'(?:[^'\\\n]|\\.)*'|<[^<>\s]*>")
+
+
+def check_queries(vocab: Vocab) -> list[Problem]:
+    """Every ``vocab/**/*.rq`` is readable UTF-8 SPARQL that runs on the local
+    graph only (no ``SERVICE``); errors at the ``.rq`` file's line."""
+    from pyoxigraph import Store
+
+    project = vocab.project
+    store = Store()  # empty: a syntax check, never a real evaluation
+    problems = []
+    for path in candidate_files(project):
+        if path.suffix != ".rq":
+            continue
+        found = file_problem(project, path, "SPARQL")
+        if found:
+            problems.append(found)
+            continue
+        text = path.read_text(encoding="utf-8")
+        code = SPARQL_NOISE_RE.sub(lambda m: " " * len(m.group(0)), text)
+        service = re.search(r"\bSERVICE\b", code, re.I)
+        if service:
+            line = text.count("\n", 0, service.start()) + 1
+            problems.append(
+                Problem(
+                    project.rel(path),
+                    line,
+                    None,
+                    "SERVICE is not allowed: the handbook's queries run on the local graph only",
+                    code="query",
+                )
+            )
+            continue
+        try:
+            result = store.query(text)
+            if not isinstance(result, bool):
+                for _ in result:
+                    pass
+        except SyntaxError as exc:
+            match = SPARQL_ERROR_RE.match(str(exc))
+            line, column, message = (int(match[1]), int(match[2]), match[3]) if match else (1, 1, str(exc))
+            lines = text.splitlines()
+            while line > 1 and (line > len(lines) or not lines[line - 1].strip()):
+                line, column = line - 1, 1  # the end of the text: its last line
+            message = " ".join(message.split())
+            message = message if len(message) <= 160 else message[:157] + "…"
+            problems.append(
+                Problem(
+                    project.rel(path), line, None, f"SPARQL syntax error at column {column}: {message}", code="query"
+                )
+            )
+    return problems
+
+
 def validate(vocab: Vocab, today: dt.date | None = None) -> list[Problem]:
     """All problems, errors and notices, sorted by file and line."""
     problems: list[Problem] = list(vocab.problems)
     problems += check_prefixes(vocab)
     problems += check_duplicates(vocab)
     problems += check_references(vocab)
+    problems += check_literals(vocab)
+    problems += check_queries(vocab)
     problems += check_shacl(vocab)
     problems += check_staleness(vocab, today)
     return sorted(set(problems))

@@ -1,17 +1,37 @@
-"""Build the site with Sphinx, atomically.
+"""Build the site with Sphinx, atomically and one build at a time.
 
 The vocabulary is validated first (fast, with ``path:line`` messages). Sphinx
 then builds into a temporary copy of the previous output, with warnings as
 errors; only a clean build replaces ``build/html``. A failed build leaves the
 previous output as it was and drops the doctree cache, so that the next run
 reads every page again and reports every warning again.
+
+- **Lock.** The whole build holds ``build/.lock`` (:func:`~citydiplo.files.build_lock`):
+  a second build of the same ``build/`` waits until the first has finished,
+  and says so.
+- **Order of the swap.** ``citydiplo build`` writes the dump (``build/dist``)
+  first and the site second, each swapped in whole. Both carry the same
+  ``SHA256SUMS`` (the site's own copy is ``build/html/dist/SHA256SUMS``), which
+  identifies the build: if the two files differ, the process was stopped
+  between the two swaps and the next build puts them in step.
+- **Crashes.** :func:`~citydiplo.files.replace_dir` exchanges the folders in
+  one step; a folder moved aside by an interrupted swap is put back by the
+  next build.
+- **Stale output.** Pages (and their RDF files) whose source is gone are
+  removed from the output, so the output equals a clean build's.
+- **Search index.** Sphinx keeps the index entries (glossary terms) in its
+  environment but saves the environment before it writes the pages, so a
+  rebuild that writes nothing dropped them from ``searchindex.js``; the
+  environment is saved again once the pages are written.
 """
 
 from __future__ import annotations
 
 import os
+import pickle
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from sphinx.application import Sphinx
@@ -19,7 +39,7 @@ from sphinx.errors import SphinxError
 from sphinx.util.docutils import docutils_namespace, patch_docutils
 
 from ..config import Project
-from ..files import replace_dir
+from ..files import build_lock, recover_dir, replace_dir
 from ..graph.load import load
 from ..graph.validate import errors, validate
 
@@ -35,6 +55,12 @@ def output_name(project: Project, builder: str, language: str, edition: str) -> 
     if edition != "participant":
         name += f"-{edition}"
     return name
+
+
+#: Pages Sphinx writes that have no source file.
+SPECIAL_PAGES = {"genindex", "search", "py-modindex"}
+#: Output folders that are not pages.
+ASSET_DIRS = {"_static", "_images", "_sources", "_downloads", "dist"}
 
 
 def run_sphinx(
@@ -58,8 +84,47 @@ def run_sphinx(
         # Sphinx would name the temporary folder ("pages are in build/html.tmp");
         # build_site says where the output ends up once it is in place.
         app.builder.epilog = ""
+        # Every page of this build: the source pages, and the pages written
+        # without a source (genindex, search, html-collect-pages).
+        pages: set[str] = set()
+        app.connect("html-page-context", lambda _app, pagename, *_args: pages.add(pagename))
         app.build()
+        if app.statuscode == 0 and builder == "html":
+            remove_stale(outdir, set(app.env.found_docs) | pages)
+            save_environment(app, doctrees)
         return app.statuscode
+
+
+def save_environment(app, doctrees: Path) -> None:
+    """Save the environment again after writing (see the module's docstring)."""
+    from sphinx.application import ENV_PICKLE_FILENAME
+
+    path = doctrees / ENV_PICKLE_FILENAME
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        pickle.dump(app.env, f, pickle.HIGHEST_PROTOCOL)
+    tmp.replace(path)
+
+
+def remove_stale(outdir: Path, docnames: set[str]) -> list[Path]:
+    """Remove the pages, and the per-IRI RDF files next to them, whose source
+    page no longer exists (an entity removed from ``vocab/``)."""
+    removed = []
+    for path in sorted(outdir.rglob("*")):
+        if not path.is_file() or path.is_symlink():
+            continue
+        rel = path.relative_to(outdir)
+        if rel.parts[0] in ASSET_DIRS or (len(rel.parts) == 1 and not rel.name.endswith(".html")):
+            continue
+        stem = rel.with_name(rel.name.split(".", 1)[0]).as_posix()
+        if rel.name.endswith(".html"):
+            stale = stem not in docnames and stem not in SPECIAL_PAGES
+        else:  # id/<slug>.ttl, def/<Term>.jsonld …: stale with their page
+            stale = rel.parts[0] in ("id", "def") and len(rel.parts) == 2 and stem not in docnames
+        if stale:
+            path.unlink()
+            removed.append(path)
+    return removed
 
 
 def build_site(
@@ -69,9 +134,26 @@ def build_site(
     jobs: str | int = "auto",
     builder: str = "html",
     status=sys.stdout,
+    before_swap: Callable[[Path], None] | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> Path:
-    """Validate, then build ``builder`` output into ``build/<name>``; returns that folder."""
+    """Validate, then build ``builder`` output into ``build/<name>``; returns that folder.
+
+    ``before_swap(tmp)`` runs once Sphinx has succeeded, before the new output
+    replaces the old one (``citydiplo build`` writes the dump there); if it
+    raises, the old output is kept. ``notify`` is told when the build waits
+    for another one.
+    """
     language = language or project.languages[0]
+    if jobs == "auto":
+        n_jobs = os.cpu_count() or 1
+    else:
+        try:
+            n_jobs = int(jobs)
+        except ValueError:
+            raise BuildError(f"--jobs must be a number or 'auto', got {jobs!r}") from None
+        if n_jobs < 1:
+            raise BuildError(f"--jobs must be at least 1, got {n_jobs}")
     problems = errors(validate(load(project)))
     if problems:
         for problem in problems:
@@ -81,20 +163,34 @@ def build_site(
     out = project.build_dir / name
     doctrees = project.build_dir / ".doctrees" / name
     tmp = out.with_name(out.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    if out.is_dir():
-        shutil.copytree(out, tmp, symlinks=True)
-    n_jobs = (os.cpu_count() or 1) if jobs == "auto" else int(jobs)
-    overrides = {"language": language, "citydiplo_edition": edition, "citydiplo_validate": False}
-    try:
-        code = run_sphinx(project, tmp, doctrees, builder, overrides, n_jobs, status=status)
-        reason = "Sphinx reported warnings (listed above)"
-    except SphinxError as exc:
-        code, reason = 1, f"Sphinx stopped: {exc}"
-    if code != 0:
+    with build_lock(project.build_dir, notify=notify):
+        recover_dir(out)
+        recover_dir(project.build_dir / "dist")
         shutil.rmtree(tmp, ignore_errors=True)
-        shutil.rmtree(doctrees, ignore_errors=True)
-        kept = f"{project.rel(out)} was left as it was" if out.exists() else "no output was written"
-        raise BuildError(f"{reason}; {kept}")
-    replace_dir(tmp, out)
+        if out.is_dir():
+            shutil.copytree(out, tmp, symlinks=True)
+        overrides = {"language": language, "citydiplo_edition": edition, "citydiplo_validate": False}
+        try:
+            code = run_sphinx(project, tmp, doctrees, builder, overrides, n_jobs, status=status)
+            reason = "Sphinx reported warnings (listed above)"
+        except SphinxError as exc:
+            code, reason = 1, f"Sphinx stopped: {exc}"
+        except (OSError, UnicodeDecodeError, RecursionError) as exc:
+            code, reason = 1, f"Sphinx stopped: {type(exc).__name__}: {exc}"
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            shutil.rmtree(doctrees, ignore_errors=True)
+            raise
+        if code != 0:
+            shutil.rmtree(tmp, ignore_errors=True)
+            shutil.rmtree(doctrees, ignore_errors=True)
+            kept = f"{project.rel(out)} was left as it was" if out.exists() else "no output was written"
+            raise BuildError(f"{reason}; {kept}")
+        try:
+            if before_swap is not None:
+                before_swap(tmp)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        replace_dir(tmp, out)
     return out

@@ -40,6 +40,7 @@ from ..escape import (
 from ..files import write_if_changed
 from ..graph.query import load_queries
 from ..graph.views import KINDS, GraphView, Kind, date_key, lang_value
+from ..paths import UnsafePath, output_path
 from . import dates, events
 
 #: Folders below handbook/ that hold generated pages only (git-ignored).
@@ -678,16 +679,21 @@ def compile_pages(view: GraphView) -> dict[str, str]:
 def sync(pages: dict[str, str], handbook: Path) -> CompileResult:
     """Write pages whose text changed; delete generated pages not in ``pages``."""
     result = CompileResult()
+    wanted = set()
     for rel, text in sorted(pages.items()):
-        path = handbook / rel
+        # Refuses (UnsafePath) a name from the data that would leave its
+        # folder; validation reports such a slug first, at its path:line.
+        path = output_path(handbook, rel)
+        if not any(rel.startswith(folder + "/") for folder in GENERATED_DIRS):
+            raise UnsafePath(f"{rel!r} is not below a generated folder ({', '.join(GENERATED_DIRS)})")
+        wanted.add(path.resolve())
         (result.written if write_if_changed(path, text) else result.unchanged).append(path)
-    wanted = {handbook / rel for rel in pages}
     for folder in GENERATED_DIRS:
         base = handbook / folder
-        if not base.is_dir():
+        if base.is_symlink() or not base.is_dir():
             continue
         for path in sorted(base.rglob("*")):
-            if path.is_file() and path not in wanted:
+            if path.is_file() and not path.is_symlink() and path.resolve() not in wanted:
                 path.unlink()
                 result.deleted.append(path)
     return result

@@ -40,6 +40,7 @@ from ..config import Project
 from ..files import write_if_changed
 from ..graph.export import NS, canonical, description, export, rdf_text, read_triples
 from ..graph.views import GraphView
+from ..paths import is_slug, is_term, output_path
 
 #: The files each described resource gets: suffix and media type (every one negotiable by IRI).
 FORMATS = (
@@ -190,8 +191,11 @@ def documents(project: Project, data: list[Triple]) -> dict[str, bytes]:
 
 
 def _safe(name: str) -> bool:
-    parts = name.split("/")
-    return all(part and part not in (".", "..") and "\\" not in part for part in parts)
+    """Whether a resource's file name is safe (validation reports the others)."""
+    head, _, rest = name.partition("/")
+    if not rest:
+        return name in ("def", "dataset")
+    return (head == "id" and is_slug(rest)) or (head == "def" and is_term(rest))
 
 
 def write_site_files(project: Project, outdir: Path, files: list[Path] | None = None) -> PublishResult:
@@ -202,7 +206,7 @@ def write_site_files(project: Project, outdir: Path, files: list[Path] | None = 
     data = read_triples(project, files)
     result = PublishResult()
     for rel, content in sorted(documents(project, data).items()):
-        path = outdir / rel
+        path = output_path(outdir, rel)
         (result.written if write_if_changed(path, content) else result.unchanged).append(path)
     export(project, outdir / "dist", data=data)
     return result

@@ -32,6 +32,7 @@ from ..graph.load import Vocab, load
 from ..graph.query import Query, QueryError, load_queries, make_store, run_query
 from ..graph.validate import errors, validate
 from ..graph.views import GraphView
+from .checks import setup_checks
 from .compile import GENERATED_DIRS, compile_pages, sync
 
 logger = logging.getLogger(__name__)
@@ -503,4 +504,5 @@ def setup(app):
     app.connect("doctree-read", on_doctree_read)
     app.connect("html-page-context", on_html_page_context)
     app.connect("build-finished", on_build_finished)
+    setup_checks(app)
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True, "env_version": 1}

@@ -1,0 +1,195 @@
+"""Bad input that only a Sphinx build finds, and builds that are stopped,
+run twice at once or rebuilt: all on the small test project (tests/roots/,
+tests/data/), so each build takes seconds. The last good ``build/`` stays
+complete in every case."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ..conftest import TESTS, make_project
+from .corpus import check, line_of, run, tree_digest
+
+INDEX = "handbook/index.md"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """The test project with the course-pack glossary, built once with its dump."""
+    root = tmp_path_factory.mktemp("built") / "repo"
+    make_project(root)
+    shutil.copytree(TESTS / "data" / "coursepack" / "vocab", root / "vocab", dirs_exist_ok=True)
+    from citydiplo.cli import main
+
+    assert main(["--root", str(root), "build", "-j", "1"]) == 0
+    return root
+
+
+@pytest.fixture
+def copy(built, tmp_path):
+    """A private copy of the built project, output included."""
+    root = tmp_path / "repo"
+    shutil.copytree(built, root, symlinks=True)
+    return root
+
+
+def outputs(root: Path) -> tuple[str, str]:
+    return tree_digest(root / "build" / "html"), tree_digest(root / "build" / "dist")
+
+
+def add_to_index(root: Path, text: str, end: bool = False) -> int:
+    """Insert ``text`` after the index page's title (or at its end); returns its first line."""
+    path = root / INDEX
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    at = len(lines) if end else next(i for i, line in enumerate(lines) if line.startswith("# ")) + 1
+    lines[at:at] = ["\n", text if text.endswith("\n") else text + "\n"]
+    path.write_text("".join(lines), encoding="utf-8")
+    return at + 2
+
+
+# ------------------------------------------------- problems Sphinx finds
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("See {entity}`no-such-actor`.", "no-such-actor"),
+        ("```{query} no-such-query\n```", "no-such-query"),
+        ("```python\nprint('the rest of the page is code')\n", "is never closed"),
+        ("```\nSECRET: trainer text\n", "is never closed"),
+        (":::{note}\nA note that never ends.\n", "is never closed"),
+    ],
+    ids=["unknown-slug", "unknown-query", "unclosed-code-fence", "unclosed-plain-fence", "unclosed-colon-fence"],
+)
+def test_page_problem_is_located_and_build_kept(text, fragment, copy, capsys):
+    before = outputs(copy)
+    line = add_to_index(copy, text, end="never" in fragment)
+    outcome = run(capsys, ["--root", str(copy), "build", "-j", "1"])
+    check(outcome, 1, f"{INDEX}:{line}", fragment, "was left as it was")
+    assert outputs(copy) == before
+
+
+def test_toctree_loop_is_located(copy, capsys):
+    before = outputs(copy)
+    (copy / "handbook" / "loop.md").write_text(
+        "---\nlast_reviewed: 2026-11-22\n---\n# Loop\n\n```{toctree}\nindex\n```\n", encoding="utf-8"
+    )
+    path = copy / INDEX
+    path.write_text(path.read_text().replace("reference/generated/*\n", "reference/generated/*\nloop\n"))
+    outcome = run(capsys, ["--root", str(copy), "build", "-j", "1"])
+    check(outcome, 1, "handbook/loop.md:7", "makes a loop (index → loop → index)")
+    assert outputs(copy) == before
+
+
+def test_broken_query_is_reported_at_the_rq_file(copy, capsys):
+    before = outputs(copy)
+    rq = "vocab/queries/co-leads-of-mayors-mechanism.rq"
+    path = copy / rq
+    path.write_text(path.read_text().replace("ORDER BY ?orgLabel", "ORDER BY ?orgLabel LIMIT x"))
+    line = line_of(copy, rq, "LIMIT x")
+    outcome = run(capsys, ["--root", str(copy), "build", "-j", "1"])
+    check(outcome, 1, f"{rq}:{line}", "SPARQL syntax error")
+    assert "queries.md" not in outcome.text
+    assert outputs(copy) == before
+
+
+# -------------------------------------------------------------- rebuilds
+def test_no_change_rebuild_equals_clean_build(copy, capsys):
+    clean = outputs(copy)
+    index = (copy / "build" / "html" / "searchindex.js").read_text(encoding="utf-8")
+    entries = json.loads(re.search(r"Search\.setIndex\((.*)\)", index, re.S).group(1))["indexentries"]
+    assert {"pledge", "troika", "zusage"} <= set(entries)  # the glossary's terms
+    check(run(capsys, ["--root", str(copy), "build", "-j", "1"]), 0, None, "site written to")
+    assert outputs(copy) == clean
+
+
+def test_removed_entity_leaves_no_page(copy, capsys):
+    html = copy / "build" / "html" / "id"
+    assert (html / "term-troika.html").is_file() and (html / "term-troika.ttl").is_file()
+    path = copy / "vocab" / "concepts" / "glossary.ttl"
+    text = path.read_text(encoding="utf-8")
+    text = text.replace(" , cdi:term-troika", "")
+    text = text[: text.index("cdi:term-troika a skos:Concept")]
+    path.write_text(text, encoding="utf-8")
+    check(run(capsys, ["--root", str(copy), "build", "-j", "1"]), 0, None, "site written to")
+    assert not list(html.glob("term-troika.*"))
+    assert (html / "term-pledge.html").is_file()
+    assert not (copy / "handbook" / "id" / "term-troika.md").exists()
+
+
+# ---------------------------------------------- interrupted and parallel
+def citydiplo(root: Path, *args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "citydiplo.cli", "--root", str(root), "build", "-j", "1", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
+def test_interrupted_builds_keep_the_previous_output(sig, copy):
+    """Stop a build at several points; each time build/ holds the previous
+    complete output (or, if the build got to the end first, the new one)."""
+    add_to_index(copy, "A new paragraph, so that the build has something to write.")
+    before = outputs(copy)
+    finished = None
+    stopped = 0
+    for delay in (0.0, 1.0, 2.5):
+        proc = citydiplo(copy)
+        # Once Sphinx has started (its first status line): the interpreter and
+        # the package are loaded, and the vocabulary validated.
+        assert proc.stdout.readline()
+        time.sleep(delay)
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=120)
+        assert "Traceback" not in out + err, err
+        if proc.returncode == 0:
+            finished = outputs(copy)
+            break
+        stopped += 1
+        if sig == signal.SIGINT:
+            assert proc.returncode in (1, 130), err
+            assert "interrupted" in err or "failed" in err, err
+        assert outputs(copy) == before, f"output changed after a stop at {delay} s"
+        assert (copy / "build" / "html" / "index.html").is_file()
+    assert stopped >= 1  # at least one stop came before the end of the build
+    proc = citydiplo(copy)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in out + err
+    html, dist = outputs(copy)
+    sums = (copy / "build" / "html" / "dist" / "SHA256SUMS").read_bytes()
+    assert sums == (copy / "build" / "dist" / "SHA256SUMS").read_bytes()  # site and dump of one build
+    assert finished is None or finished == (html, dist)
+    assert not list((copy / "build").glob("*.tmp")) and not list((copy / "build").glob("*.old"))
+
+
+def test_two_builds_at_once(copy):
+    """Two builds started while a third holds the lock: each says it waits,
+    then they run one after the other and both end well."""
+    from citydiplo.files import build_lock
+
+    add_to_index(copy, "Another paragraph for the concurrent builds.")
+    with build_lock(copy / "build"):
+        first, second = citydiplo(copy), citydiplo(copy)
+        for proc in (first, second):
+            line = proc.stderr.readline()
+            assert "another build is writing" in line and "waiting for it to finish" in line, line
+    results = [p.communicate(timeout=300) for p in (first, second)]
+    for proc, (out, err) in zip((first, second), results, strict=True):
+        assert "Traceback" not in out + err, err
+        assert proc.returncode == 0, err
+    assert (copy / "build" / "html" / "index.html").is_file()
+    assert "Another paragraph" in (copy / "build" / "html" / "index.html").read_text(encoding="utf-8")
+    sums = (copy / "build" / "html" / "dist" / "SHA256SUMS").read_bytes()
+    assert sums == (copy / "build" / "dist" / "SHA256SUMS").read_bytes()
