@@ -247,11 +247,11 @@ class Compiler:
         mine = [p for p in graph.subjects(URIRef(cd + "participant"), node) if (p, RDF.type, participation) in graph]
         took_part = []
         for p in mine:
-            other = graph.value(p, URIRef(cd + "meeting")) or graph.value(p, URIRef(cd + "document"))
+            other = graph.value(p, URIRef(cd + "atMeeting")) or graph.value(p, URIRef(cd + "signedDocument"))
             took_part.append((view.label(other).casefold() if other is not None else "", part_text(p, other)))
         at_this = [
             p
-            for prop in ("meeting", "document")
+            for prop in ("atMeeting", "signedDocument")
             for p in graph.subjects(URIRef(cd + prop), node)
             if (p, RDF.type, participation) in graph
         ]
