@@ -10,7 +10,7 @@ import pytest
 from rdflib import BNode, Graph, Literal, URIRef
 
 from citydiplo.config import load_project
-from citydiplo.graph.query import content_files, load_queries
+from citydiplo.graph.query import load_queries
 
 from .conftest import REPO
 
@@ -32,9 +32,13 @@ def rdflib_text(term) -> str:
 
 @pytest.fixture(scope="module")
 def rdflib_graph(real_project):
+    """The published graph (the dump, dataset description and derived links
+    included), as the embedded engine queries it, read by rdflib."""
+    from citydiplo.graph.export import dump_graph, rdf_text
+
+    triples = dump_graph(real_project)
     graph = Graph()
-    for path in content_files(real_project):
-        graph.parse(path, format="turtle", publicID=real_project.base_iri)
+    graph.parse(data=rdf_text(real_project, triples, "nt").decode("utf-8"), format="nt")
     return graph
 
 
