@@ -471,6 +471,10 @@ class Compiler:
                     "alt": md(", ".join(alt)),
                     "where": md(", ".join(view.label(w) for w in where if w is not None)),
                     "date": str(date) if date is not None else "",
+                    "when": md(self.when(node, URIRef(SCHEMA + "startDate"), URIRef(SCHEMA + "endDate")))
+                    if graph.value(node, URIRef(SCHEMA + "startDate")) is not None
+                    else md(self.when(node, DCTERMS.issued)),
+                    "facets": self.facets(node),
                 }
             )
         if kind.key in ("meetings", "documents"):
@@ -478,6 +482,53 @@ class Compiler:
         else:
             rows.sort(key=lambda r: r["label"].casefold())
         return rows
+
+    #: Facets a directory can be filtered by: key → (UI string, properties whose values are shown).
+    FACETS: ClassVar[tuple] = (
+        ("region", "facet_region", ("region",)),
+        ("country", "facet_country", ("country",)),
+        ("network", "facet_network", ("memberOf",)),
+        ("forum", "facet_forum", ("superEvent",)),
+        ("year", "facet_year", ()),
+    )
+
+    def facets(self, node) -> dict[str, list[str]]:
+        """The values (labels) of a directory row's facets, for filtering in the browser."""
+        view, graph, cd = self.view, self.graph, self.cd
+        props = {
+            "region": [URIRef(cd + "region")],
+            "country": [URIRef(cd + "country")],
+            "memberOf": [ORG.memberOf],
+            "superEvent": [URIRef(SCHEMA + "superEvent")],
+        }
+        out: dict[str, list[str]] = {}
+        for key, _, names in self.FACETS:
+            values = set()
+            for name in names:
+                for prop in props[name]:
+                    values |= {view.label(v) for v in graph.objects(node, prop) if view.is_entity(v)}
+            if key == "network":  # members through qualified memberships too
+                for membership in graph.objects(node, ORG.hasMembership):
+                    target = graph.value(membership, ORG.organization)
+                    if target is not None and view.is_entity(target):
+                        values.add(view.label(target))
+            if key == "year":
+                day = dates.parse(graph.value(node, URIRef(SCHEMA + "startDate")) or graph.value(node, DCTERMS.issued))
+                if day is not None:
+                    values.add(str(day.first.year))
+            if values:
+                out[key] = sorted(values, key=str.casefold)
+        return out
+
+    def facets_script(self, kind: Kind, rows: list[dict]) -> MyST:
+        labels = {key: self.view.ui(ui_key) for key, ui_key, _ in self.FACETS}
+        return html_json_script(
+            {"facets": labels, "rows": [r["facets"] for r in rows]},
+            f"citydiplo-directory-{kind.key}",
+            "citydiplo-directory-data",
+            all_label=self.view.ui("facet_all"),
+            shown_label=self.view.ui("facet_shown"),
+        )
 
     # ------------------------------------------------------------------ pages
     def pages(self) -> dict[str, str]:
@@ -503,6 +554,7 @@ class Compiler:
                 rows=rows,
                 ui=ui_strings(view),
                 dated=kind.key in ("meetings", "documents"),
+                data=self.facets_script(kind, rows),
             )
         out["reference/generated/concept-schemes.md"] = self.env.get_template("schemes.md.j2").render(
             schemes=[
