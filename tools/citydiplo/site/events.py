@@ -15,7 +15,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from rdflib import URIRef
-from rdflib.namespace import DCTERMS, SKOS
+from rdflib.namespace import DCTERMS, RDF, SKOS
 
 from ..graph.views import GraphView
 from . import dates
@@ -58,8 +58,11 @@ def collect(view: GraphView) -> list[Event]:
     """Every entity with a checked date, oldest first (ties by label)."""
     graph, cd = view.graph, view.cd
     deadline = URIRef(cd + "deadline")
+    web_page = URIRef(cd + "WebPage")
     found = []
     for node in view.entities:
+        if (node, RDF.type, web_page) in graph:
+            continue  # a web page cited as a source is not an event of migration diplomacy
         kind = view.kind(node)
         start_value = graph.value(node, URIRef(SCHEMA + "startDate"))
         end_value = graph.value(node, URIRef(SCHEMA + "endDate"))
