@@ -106,7 +106,7 @@ def load_agenda_settings(data: dict, where: str) -> AgendaSettings:
 
 
 # ------------------------------------------------------------ the session table
-def minutes_cell(text: str) -> int | None | bool:
+def minutes_cell(text: str) -> int | bool | None:
     """``45``, ``45 min`` → 45; ``–`` → None (skipped); anything else → False."""
     text = text.strip().strip("*").strip()
     if text in SKIPPED:
