@@ -31,7 +31,7 @@ from citydiplo.print.agenda import (
     parse_time,
     sessions_from_rows,
 )
-from citydiplo.print.builder import HEAD_LIMIT, short_head
+from citydiplo.print.builder import HEAD_LIMIT, short_head, with_header_scopes
 from citydiplo.print.coursepack import (
     EDITIONS,
     CoursePackError,
@@ -644,8 +644,10 @@ def test_fixture_pack_is_a_trainers_kit(built, name):
         assert printed in chapter_text, (page, uri)
     kinds = {link["kind"] for link in outline["outside_links"]}
     assert {"entity", "external"} <= kinds and (("website" in kinds) == (name == "demo"))
-    # table header cells name their scope (the agenda's are written so)
-    assert 'scope="col"' in (built.build_dir / ".coursepack" / f"{name}-participant" / "pack.html").read_text()
+    # table header cells name their scope: the agenda's and those of the pages' tables
+    html = (built.build_dir / ".coursepack" / f"{name}-participant" / "pack.html").read_text()
+    headers = re.findall(r"<th\b[^>]*>", html)
+    assert len(headers) > 8 and all('scope="col"' in th or 'scope="row"' in th for th in headers), headers
 
 
 def test_trainer_edition_keeps_exercises_in_the_flow(built):
@@ -657,3 +659,11 @@ def test_trainer_edition_keeps_exercises_in_the_flow(built):
     # a longer exercise gets more lines
     spaces = re.findall(r'<div class="write-space">(.*?)</div>\n', participant)
     assert spaces[0].count("write-line") < spaces[1].count("write-line")
+
+
+def test_table_header_cells_get_a_scope():
+    html = '<table><thead><tr><th class="head">A</th></tr></thead><tr><th class="stub">B</th><th scope="row">C</th>'
+    assert with_header_scopes(html) == (
+        '<table><thead><tr><th scope="col" class="head">A</th></tr></thead>'
+        '<tr><th scope="row" class="stub">B</th><th scope="row">C</th>'
+    )

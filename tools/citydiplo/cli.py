@@ -394,8 +394,8 @@ def cmd_coursepack(project: Project, args) -> int:
                     print(f"citydiplo: link out of the pack ({link['kind']}): {link['chapter']}: {link['uri']}")
             seconds = sum(result.seconds.values())
             print(
-                f"citydiplo: {project.rel(result.pdf)} ({result.pages} pages, {len(outside)} links out of the pack"
-                f"{'' if args.verbose else ' (listed with -v)'}, {seconds:.1f} s)",
+                f"citydiplo: {project.rel(result.pdf)} ({result.pages} pages, {seconds:.1f} s); "
+                f"{len(outside)} links out of the pack print their address{'' if args.verbose else ' (-v lists them)'}",
                 file=sys.stderr,
             )
     if failed:

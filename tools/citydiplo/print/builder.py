@@ -310,7 +310,7 @@ class CoursePackBuilder(SingleFileHTMLBuilder):
         self.post_process_images(doctree)
         visitor = self.create_translator(doctree, self)
         doctree.walkabout(visitor)
-        body = "".join(visitor.fragment)
+        body = with_header_scopes("".join(visitor.fragment))
         (self.outdir / "body.html").write_text(body, encoding="utf-8")
         (self.outdir / "pack.json").write_text(json.dumps(outline, indent=1, ensure_ascii=False), encoding="utf-8")
 
@@ -644,6 +644,22 @@ def running_head_html(text: str) -> str:
 
 def running_head(text: str) -> nodes.raw:
     return nodes.raw("", running_head_html(text) + "\n", format="html")
+
+
+TH_RE = re.compile(r"<th(?=[\s>])(?![^>]*\bscope=)([^>]*)>")
+
+
+def with_header_scopes(html: str) -> str:
+    """Table header cells say what they head (``scope``), so that the tagged
+    PDF and screen readers tie each cell to its header: a header row's cells
+    head their column, a stub cell its row."""
+
+    def scope(match: re.Match) -> str:
+        attrs = match.group(1)
+        kind = "row" if re.search(r'class="[^"]*\bstub\b', attrs) else "col"
+        return f'<th scope="{kind}"{attrs}>'
+
+    return TH_RE.sub(scope, html)
 
 
 def _bare(uri: str) -> str:
