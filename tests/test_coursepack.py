@@ -35,10 +35,12 @@ from citydiplo.print.builder import HEAD_LIMIT, short_head, with_header_scopes
 from citydiplo.print.coursepack import (
     EDITIONS,
     CoursePackError,
+    agendas,
     build_pack,
     load_packs,
     pack_documents,
     pdf_path,
+    print_strings,
     render_pdf,
     resolve_doc,
     toctree_entries,
@@ -667,3 +669,18 @@ def test_table_header_cells_get_a_scope():
         '<table><thead><tr><th scope="col" class="head">A</th></tr></thead>'
         '<tr><th scope="row" class="stub">B</th><th scope="row">C</th>'
     )
+
+
+def test_half_day_agenda_from_the_command_line(cp_project):
+    """``--start`` and ``--day half`` reach the printed agenda; its times add up."""
+    args = ["--root", str(cp_project.root), "coursepack", "demo", "--edition", "trainer"]
+    assert main([*args, "--start", "13:30", "--day", "half"]) == 0
+    outline = outline_json(cp_project, "demo", "trainer")
+    [agenda] = agendas(outline, load_packs(cp_project).agenda, "half", "13:30", print_strings(cp_project, "en"))
+    assert_times_add_up(agenda, "13:30")
+    assert [r["number"] for r in agenda["rows"] if r["kind"] == "session"] == [1, 2, 4, 5, 7]
+    assert [r["kind"] for r in agenda["rows"]].count("break") == 1
+    assert agenda["lead"] == "Half day, from 13:30 to 16:10"  # 145 minutes of sessions and a 15-minute break
+    text = normalise(inspect_pdf(pdf_path(cp_project, "demo", "trainer")).full_text())
+    assert "Half day, from 13:30 to 16:10" in text
+    assert "13:30–13:45 1 Welcome and aims 15" in text and "Lunch break" not in text
