@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import itertools
 import json
 import re
 import shutil
@@ -22,13 +23,24 @@ import pytest
 
 from citydiplo.cli import main
 from citydiplo.config import load_project
+from citydiplo.print.agenda import (
+    AgendaError,
+    AgendaSettings,
+    half_day_numbers,
+    make_agenda,
+    parse_time,
+    sessions_from_rows,
+)
+from citydiplo.print.builder import HEAD_LIMIT, short_head, with_header_scopes
 from citydiplo.print.coursepack import (
     EDITIONS,
     CoursePackError,
+    agendas,
     build_pack,
     load_packs,
     pack_documents,
     pdf_path,
+    print_strings,
     render_pdf,
     resolve_doc,
     toctree_entries,
@@ -114,7 +126,9 @@ def test_pack_texts_in_another_language(cp_project):
     path.write_text(path.read_text() + '\n[packs.demo-plus.de]\ncontents = ["about"]\n')
     with pytest.raises(CoursePackError) as info:
         load_packs(cp_project)
-    assert "[packs.demo-plus.de] may only hold title, subtitle, audience, duration; not contents" in str(info.value)
+    assert "[packs.demo-plus.de] may only hold title, subtitle, audience, duration, short_title; not contents" in str(
+        info.value
+    )
 
 
 def test_cli_reports_definition_mistakes_without_traceback(cp_project, capsys):
@@ -213,18 +227,25 @@ def test_fixture_pack_pdf(built, name, edition):
     # the outline: Contents, one entry per chapter (number and title), the glossary
     top = [title for level, title, _ in facts.outline if level == 1]
     chapters = [f"{c['number']} {c['title']}" for c in outline["chapters"]]
-    assert top == ["Contents", *chapters, "Appendix Glossary"]
+    assert top == ["Contents", "Agenda", *chapters, "Appendix Glossary"]
     assert chapters[:3] == ["1 A demo module on the GFMD", "2 The basics", "3 Practice"]
     sections = [title for level, title, _ in facts.outline if level == 2]
     assert "2.1 Three kinds of city" in sections and "3.1 Drafting a statement" in sections
     # chapters start where the outline says, in order
     pages = [page for level, _, page in facts.outline if level == 1]
     assert pages == sorted(pages)
+    # exercises (and, in the trainer edition, trainer notes) are bookmarks under their section
+    level3 = [title for level, title, _ in facts.outline if level == 3]
+    assert [t for t in level3 if t.startswith("Exercise")] == [
+        "Exercise 1: Draft a statement (20 min)",
+        "Exercise 2: Map your allies (60 min)",
+    ]
+    assert ("Trainer note" in level3) == (edition == "trainer")
     # the table of contents: every chapter with its page number
     toc = normalise(facts.text[2])
-    assert toc.startswith("Contents")
+    assert toc.startswith("Contents Agenda")
     for (_, title, page), chapter in zip(
-        [o for o in facts.outline if o[0] == 1][1:-1], outline["chapters"], strict=True
+        [o for o in facts.outline if o[0] == 1][2:-1], outline["chapters"], strict=True
     ):
         assert re.search(rf"{re.escape(chapter['title'])} \.+ {page + 1}\b", toc), (title, toc)
     # cover
@@ -247,7 +268,8 @@ def test_fixture_pack_pdf(built, name, edition):
         "TIP-TEXT",
         "WARNING-TEXT",
         "EXERCISE-TEXT",
-        "Exercise: Draft a statement (20 min)",
+        "Exercise 1: Draft a statement (20 min)",
+        "Exercise 2: Map your allies (60 min)",
         "Large city",
         "Small city",
         "City of origin",
@@ -403,7 +425,8 @@ def test_german_edition(built):
     text = normalise(facts.full_text())
     assert "Ausgabe für Trainerinnen und Trainer" in text
     assert "Globales Forum für Migration und Entwicklung" in text  # entity labels in the build language
-    assert "Übung: Draft a statement (20 Min.)" in text
+    assert "Übung 1: Draft a statement (20 Min.)" in text
+    assert "Ablauf" in text and "Mittagspause" in text  # the agenda, in German
     assert "Ein Demo-Modul zum GFMD" in text and "Ein halber Tag (3 Stunden)" in text  # [packs.demo.de]
     # the fixture has no German catalogues: every chapter says so, and its text is marked English
     outline = outline_json(built, "demo", "trainer", "de")
@@ -415,3 +438,249 @@ def test_german_edition(built):
     assert facts.outline[0][1] == "Inhalt"
     assert facts.broken_links == [] and facts.unembedded_fonts == []
     assert facts.tagged and facts.language == "de"
+
+
+# ------------------------------------------------------------- the trainer's kit
+def assert_times_add_up(agenda: dict, start: str) -> None:
+    """Each row starts when the one before ends; the day lasts its sessions plus its breaks."""
+    rows = agenda["rows"]
+    assert rows and rows[0]["start"] == start
+    for before, row in itertools.pairwise(rows):
+        assert row["start"] == before["end"], (before, row)
+    for row in rows:
+        assert parse_time(row["end"]) - parse_time(row["start"]) == row["minutes"], row
+    assert rows[-1]["end"] == agenda["end"]
+    sessions = sum(r["minutes"] for r in rows if r["kind"] == "session")
+    breaks = sum(r["minutes"] for r in rows if r["kind"] != "session")
+    assert (agenda["session_minutes"], agenda["break_minutes"]) == (sessions, breaks)
+    assert parse_time(agenda["end"]) - parse_time(start) == sessions + breaks
+    assert rows[0]["kind"] == rows[-1]["kind"] == "session"  # a day never starts or ends with a break
+
+
+DEMO_SESSIONS = [
+    {"number": 1, "title": "Welcome", "full": 15, "half": 15},
+    {"number": 2, "title": "Input", "full": 40, "half": 40},
+    {"number": 3, "title": "Case", "full": 45, "half": None},
+    {"number": 4, "title": "Exercise 1", "full": 60, "half": 45},
+    {"number": 5, "title": "Exercise 2", "full": 90, "half": None},
+    {"number": 6, "title": "Input", "full": 80, "half": 30},
+    {"number": 7, "title": "Close", "full": 30, "half": 15},
+]
+
+
+def test_agenda_clock_times_and_default_breaks():
+    settings = AgendaSettings()
+    full = make_agenda(DEMO_SESSIONS, "full", "09:00", settings.breaks["full"])
+    assert_times_add_up(full, "09:00")
+    assert [(r["kind"], r["start"], r["minutes"]) for r in full["rows"] if r["kind"] != "session"] == [
+        ("break", "10:40", 15),  # after 100 minutes of sessions: the first boundary after 90
+        ("lunch", "13:25", 60),  # after 250 (≥ 180)
+        ("break", "15:45", 15),  # after 330 (≥ 270)
+    ]
+    assert (full["session_minutes"], full["break_minutes"], full["end"]) == (360, 90, "16:30")
+    half = make_agenda(DEMO_SESSIONS, "half", "13:30", settings.breaks["half"])
+    assert_times_add_up(half, "13:30")
+    assert [r["number"] for r in half["rows"] if r["kind"] == "session"] == [1, 2, 4, 6, 7]
+    assert [r["kind"] for r in half["rows"]].count("break") == 1 and "lunch" not in str(half["rows"])
+    assert (half["session_minutes"], half["end"]) == (145, "16:10")
+    with pytest.raises(AgendaError, match="not a time of day"):
+        make_agenda(DEMO_SESSIONS, "full", "9h", settings.breaks["full"])
+
+
+def test_session_tables_in_both_layouts():
+    one_column = [
+        ["#", "Session", "Page", "Duration"],
+        ["1", "Welcome", "this page", "15 min"],
+        ["2", "Input", "x", "40 min"],
+        ["3", "Case", "x", "30 min"],
+        ["", "Total", "", "85 min"],
+    ]
+    assert sessions_from_rows(one_column, [1, 3]) == [
+        {"number": 1, "title": "Welcome", "full": 15, "half": 15},
+        {"number": 2, "title": "Input", "full": 40, "half": None},
+        {"number": 3, "title": "Case", "full": 30, "half": 30},
+    ]
+    two_columns = [
+        ["#", "Session", "Pages", "Format", "Full day", "Half day"],
+        ["1", "Opening", "this page", "Input", "15", "10"],
+        ["2", "Case", "x", "Reading", "40", "–"],
+    ]
+    assert [(s["full"], s["half"]) for s in sessions_from_rows(two_columns, None)] == [(15, 10), (40, None)]
+    assert sessions_from_rows([["1", "Not", "a session table"], ["2", "x", "y"]], None) == []
+    text = "**Half-day version (3 hours):** sessions 1, 2, 3, 5, 6 and 10 (15 + 40 = 55)."
+    assert half_day_numbers(text) == [1, 2, 3, 5, 6, 10]
+    assert half_day_numbers("No half day here.") is None
+
+
+def test_every_real_module_has_a_session_table_that_adds_up():
+    """The agenda is computed from the modules' session tables: each must
+    parse, and its sessions must add up to the table's own total."""
+    for index in sorted((REPO / "handbook" / "modules").glob("*/index.md")):
+        source = index.read_text(encoding="utf-8")
+        rows = [
+            [cell.strip() for cell in line.strip().strip("|").split("|")]
+            for line in source.splitlines()
+            if line.startswith("|") and not line.startswith("|--")
+        ]
+        sessions = sessions_from_rows(rows, half_day_numbers(source))
+        assert len(sessions) >= 5, index
+        total = next(row for row in rows if "Total" in row[1])
+        totals = [int(re.match(r"\**(\d+)", cell)[1]) for cell in total[2:] if re.match(r"\**\d+", cell)]
+        assert sum(s["full"] for s in sessions) == totals[0], index
+        half = sum(s["half"] or 0 for s in sessions)
+        assert 150 <= half < totals[0], index
+        if len(totals) > 1:
+            assert half == totals[1], index
+        for day in ("full", "half"):
+            assert_times_add_up(make_agenda(sessions, day, "09:00", AgendaSettings().breaks[day]), "09:00")
+
+
+def test_agenda_settings_and_bad_start(cp_project, capsys):
+    path = cp_project.root / "conf" / "coursepacks.toml"
+    original = path.read_text()
+    path.write_text(
+        '[settings.agenda]\nstart = "08:30"\nhalf_day_breaks = [{after = 60, minutes = 20, label = "break"}]\n\n'
+        + original
+    )
+    settings = load_packs(cp_project).agenda
+    assert settings.start == "08:30" and settings.breaks["half"][0].minutes == 20
+    assert settings.breaks["full"] == AgendaSettings().breaks["full"]  # the default stays
+    path.write_text('[settings.agenda]\nfull_day_breaks = [{after = 90, minutes = 15, label = "nap"}]\n\n' + original)
+    with pytest.raises(CoursePackError, match=r"\[settings.agenda\]: full_day_breaks: label must be one of"):
+        load_packs(cp_project)
+    path.write_text(original)
+    assert main(["--root", str(cp_project.root), "coursepack", "demo", "--start", "25:00"]) == 2
+    err = capsys.readouterr().err
+    assert "--start: '25:00' is not a time of day" in err and "Traceback" not in err
+
+
+def test_running_heads_are_cut_to_fit():
+    assert short_head("Practice") == "Practice"
+    long = "4 The Global Compact on Refugees and the Global Refugee Forum: how cities pledge and speak there"
+    head = short_head(long)
+    assert len(head) <= HEAD_LIMIT and head.endswith("…") and long.startswith(head[:-1])
+    assert not head[:-1].endswith(" ")
+
+
+def page_words(text: str, heads: list[str]) -> list[str]:
+    """The words of a page without its running heads and its footer."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    body = []
+    for line in lines:
+        stripped = normalise(line)
+        for head in heads:
+            stripped = stripped.replace(head, " ")
+        stripped = re.sub(r"(Participant|Trainer) edition|\b\d+ / \d+\b", " ", stripped)
+        body += stripped.split()
+    return body
+
+
+@pytest.mark.parametrize("name", FIXTURE_PACKS)
+def test_fixture_pack_is_a_trainers_kit(built, name):
+    """The participant edition as handout: the agenda's times add up, each
+    exercise starts a page, no stub pages, running heads fit, every link
+    out of the pack prints where it leads."""
+    pdf = pdf_path(built, name, "participant")
+    facts = inspect_pdf(pdf)
+    outline = outline_json(built, name, "participant")
+    body = (built.build_dir / ".coursepack" / f"{name}-participant" / "body.html").read_text()
+    heads = sorted({h.replace("&amp;", "&") for h in re.findall(r'data-head="([^"]*)"', body)}, key=len)
+    pack = load_packs(built).packs[name]
+    pack_head = short_head(pack.short_title or pack.title, 40)
+    heads = sorted({*heads, pack_head, "Agenda"}, key=len, reverse=True)
+
+    # the agenda: one page, its clock times add up, the sessions are the module's
+    agenda_pages = [i for i, text in enumerate(facts.text) if normalise(text).startswith("Agenda A demo module")]
+    assert len(agenda_pages) == 1
+    agenda_text = normalise(facts.text[agenda_pages[0]])
+    times = re.findall(r"(\d\d:\d\d)–(\d\d:\d\d) (?:(\d+) )?(.+?) (\d+)(?= \d\d:\d\d–| \d+ minutes)", agenda_text)
+    assert times and times[0][0] == "09:00"
+    for before, row in itertools.pairwise(times):
+        assert row[0] == before[1]
+    for start, end, _, _, minutes in times:
+        assert parse_time(end) - parse_time(start) == int(minutes)
+    sessions = outline["sessions"][0]["sessions"]
+    assert [int(n) for _, _, n, _, _ in times if n] == [s["number"] for s in sessions]
+    session_total = sum(s["full"] for s in sessions)
+    breaks = [int(m) for _, _, n, _, m in times if not n]
+    assert parse_time(times[-1][1]) - parse_time("09:00") == session_total + sum(breaks)
+    assert f"{session_total} minutes of sessions and {sum(breaks)} minutes of breaks" in agenda_text
+    assert "Lunch break" in agenda_text and "Exercise 2: map your allies" in agenda_text
+
+    # every exercise starts a page: only its headings come before it there
+    headings = {f"{c['number']} {c['title']}" for c in outline["chapters"]}
+    headings |= {f"{s['number']} {s['title']}" for c in outline["chapters"] for s in c["sections"]}
+    assert [e["number"] for e in outline["exercises"]] == [1, 2]
+    for exercise in outline["exercises"]:
+        title = exercise["title"]
+        assert title.startswith(f"Exercise {exercise['number']}: ")
+        page = next(i for i, text in enumerate(facts.text) if title in normalise(text))
+        before = normalise(facts.text[page]).split(title)[0]
+        for head in [*heads, *sorted(headings, key=len, reverse=True)]:
+            before = before.replace(head, " ")
+        assert before.split() == [], (exercise, before)
+    # no stub page: every page after the cover carries real text
+    for index, text in enumerate(facts.text[1:], start=2):
+        words = page_words(text, heads)
+        assert len(words) >= 15, (index, words)
+    # running heads fit: each at most HEAD_LIMIT characters, cut ones end in "…", printed as given
+    assert all(len(head) <= HEAD_LIMIT for head in heads)
+    assert len(pack_head) <= 40 and (pack_head.endswith("…") == (len(pack.title) > 40))
+    assert pack_head.endswith("…") == (name == "demo-plus")  # the fixture has one long title
+    all_text = "".join(facts.text)
+    assert pack_head in all_text
+    # every link out of the pack prints where it leads, in its chapter
+    chapter_starts = sorted(page for level, title, page in facts.outline if level == 1 and title[0].isdigit())
+    site = load_packs(built).site_url
+    assert outline["outside_links"]
+    for page, uri in facts.external_links:
+        if page < chapter_starts[0] or page >= next(p for lv, t, p in facts.outline if t.startswith("Appendix")):
+            continue  # the cover, the colophon and the glossary print their addresses themselves
+        start = max(p for p in chapter_starts if p <= page)
+        end = min([p for p in chapter_starts if p > page] + [facts.pages])
+        chapter_text = re.sub(r"\s+", "", "".join(facts.text[start:end]))
+        if uri.startswith(site) and "/id/" not in uri:
+            printed = f"seethewebsite:{uri[len(site) :]}"
+        else:
+            printed = re.sub(r"^https?://", "", uri).rstrip("/")
+        assert printed in chapter_text, (page, uri)
+    kinds = {link["kind"] for link in outline["outside_links"]}
+    assert {"entity", "external"} <= kinds and (("website" in kinds) == (name == "demo"))
+    # table header cells name their scope: the agenda's and those of the pages' tables
+    html = (built.build_dir / ".coursepack" / f"{name}-participant" / "pack.html").read_text()
+    headers = re.findall(r"<th\b[^>]*>", html)
+    assert len(headers) > 8 and all('scope="col"' in th or 'scope="row"' in th for th in headers), headers
+
+
+def test_trainer_edition_keeps_exercises_in_the_flow(built):
+    """Page breaks and writing space are for the handout only."""
+    participant = (built.build_dir / ".coursepack" / "demo-participant" / "body.html").read_text()
+    trainer = (built.build_dir / ".coursepack" / "demo-trainer" / "body.html").read_text()
+    assert participant.count('class="write-space"') == 2 and "write-space" not in trainer
+    assert "page-break-before" in participant and "page-break-before" not in trainer
+    # a longer exercise gets more lines
+    spaces = re.findall(r'<div class="write-space">(.*?)</div>\n', participant)
+    assert spaces[0].count("write-line") < spaces[1].count("write-line")
+
+
+def test_table_header_cells_get_a_scope():
+    html = '<table><thead><tr><th class="head">A</th></tr></thead><tr><th class="stub">B</th><th scope="row">C</th>'
+    assert with_header_scopes(html) == (
+        '<table><thead><tr><th scope="col" class="head">A</th></tr></thead>'
+        '<tr><th scope="row" class="stub">B</th><th scope="row">C</th>'
+    )
+
+
+def test_half_day_agenda_from_the_command_line(cp_project):
+    """``--start`` and ``--day half`` reach the printed agenda; its times add up."""
+    args = ["--root", str(cp_project.root), "coursepack", "demo", "--edition", "trainer"]
+    assert main([*args, "--start", "13:30", "--day", "half"]) == 0
+    outline = outline_json(cp_project, "demo", "trainer")
+    [agenda] = agendas(outline, load_packs(cp_project).agenda, "half", "13:30", print_strings(cp_project, "en"))
+    assert_times_add_up(agenda, "13:30")
+    assert [r["number"] for r in agenda["rows"] if r["kind"] == "session"] == [1, 2, 4, 5, 7]
+    assert [r["kind"] for r in agenda["rows"]].count("break") == 1
+    assert agenda["lead"] == "Half day, from 13:30 to 16:10"  # 145 minutes of sessions and a 15-minute break
+    text = normalise(inspect_pdf(pdf_path(cp_project, "demo", "trainer")).full_text())
+    assert "Half day, from 13:30 to 16:10" in text
+    assert "13:30–13:45 1 Welcome and aims 15" in text and "Lunch break" not in text

@@ -167,6 +167,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--all", action="store_true", help="build every pack in both editions")
     p.add_argument("--list", action="store_true", help="list the packs and what they contain")
     p.add_argument("--language", "-l", default=None, help="build language (default: the first in conf/citydiplo.toml)")
+    p.add_argument(
+        "--start",
+        default=None,
+        metavar="HH:MM",
+        help="when the workshop starts, for the agenda's clock times (default: [settings.agenda] start, 09:00)",
+    )
+    p.add_argument(
+        "--day",
+        choices=["full", "half"],
+        default="full",
+        help="the agenda for a full day (default) or a half day, from the module's session table",
+    )
     p.add_argument("--verbose", "-v", action="store_true", help="show Sphinx's progress")
 
     p = sub.add_parser("epub", help="validate, then build an EPUB of the whole handbook into build/epub/")
@@ -340,6 +352,14 @@ def cmd_coursepack(project: Project, args) -> int:
         what = f"unknown course pack {args.name!r}" if args.name else "name a course pack or use --all"
         print(f"citydiplo: {what}; the packs are: {', '.join(settings.packs)}", file=sys.stderr)
         return 2
+    if args.start is not None:
+        from .print.agenda import AgendaError, parse_time
+
+        try:
+            parse_time(args.start)
+        except AgendaError as exc:
+            print(f"citydiplo: --start: {exc}", file=sys.stderr)
+            return 2
     try:
         validate_vocab(project)
     except CoursePackError as exc:
@@ -352,15 +372,32 @@ def cmd_coursepack(project: Project, args) -> int:
         for pack, edition in jobs:
             status = sys.stdout if args.verbose else io.StringIO()
             try:
-                result = build_pack(project, pack, edition, settings, language=args.language, status=status)
+                result = build_pack(
+                    project,
+                    pack,
+                    edition,
+                    settings,
+                    language=args.language,
+                    status=status,
+                    day=args.day,
+                    start=args.start,
+                )
             except CoursePackError as exc:
                 print(f"citydiplo: course pack {pack.name} ({edition}) failed:\n{exc}", file=sys.stderr)
                 failed += 1
                 continue
             for notice in result.notices:
                 print(f"citydiplo: notice: {notice}", file=sys.stderr)
+            outside = result.outline.get("outside_links", [])
+            if outside and args.verbose:
+                for link in outside:
+                    print(f"citydiplo: link out of the pack ({link['kind']}): {link['chapter']}: {link['uri']}")
             seconds = sum(result.seconds.values())
-            print(f"citydiplo: {project.rel(result.pdf)} ({result.pages} pages, {seconds:.1f} s)", file=sys.stderr)
+            print(
+                f"citydiplo: {project.rel(result.pdf)} ({result.pages} pages, {seconds:.1f} s); "
+                f"{len(outside)} links out of the pack print their address{'' if args.verbose else ' (-v lists them)'}",
+                file=sys.stderr,
+            )
     if failed:
         print(f"citydiplo: {failed} of {len(jobs)} course pack(s) failed; their old PDFs were kept", file=sys.stderr)
         return 1

@@ -310,7 +310,7 @@ class CoursePackBuilder(SingleFileHTMLBuilder):
         self.post_process_images(doctree)
         visitor = self.create_translator(doctree, self)
         doctree.walkabout(visitor)
-        body = "".join(visitor.fragment)
+        body = with_header_scopes("".join(visitor.fragment))
         (self.outdir / "body.html").write_text(body, encoding="utf-8")
         (self.outdir / "pack.json").write_text(json.dumps(outline, indent=1, ensure_ascii=False), encoding="utf-8")
 
@@ -324,7 +324,7 @@ class CoursePackBuilder(SingleFileHTMLBuilder):
         tree = self.env.get_doctree(root).deepcopy()
         tree.children = []
         tree["docname"] = root
-        chapters, parts = [], []
+        chapters, parts, sessions = [], [], []
         for number, (doc, depth) in enumerate(order, start=1):
             if use_parts and depth == 0:
                 part = {
@@ -335,12 +335,18 @@ class CoursePackBuilder(SingleFileHTMLBuilder):
                 parts.append(part)
                 tree += nodes.raw(
                     "",
-                    f'<div class="part" id="{part["anchor"]}"><h1 class="part-title">'
+                    f'<div class="part" id="{part["anchor"]}">'
+                    f"{running_head_html(self.part_word() + ' ' + part['number'] + ' ' + part['title'])}"
+                    f'<h1 class="part-title">'
                     f'<span class="secnum">{self.part_word()} {part["number"]}</span> '
                     f"{_escape(part['title'])}</h1></div>\n",
                     format="html",
                 )
             doctree = self.env.get_doctree(doc).deepcopy()
+            if depth == 0:
+                table = self.session_table(doc, doctree)
+                if table:
+                    sessions.append({"docname": doc, "title": self.env.titles[doc].astext(), "sessions": table})
             for toctree in list(doctree.findall(addnodes.toctree)):
                 wrapper = toctree.parent
                 if isinstance(wrapper, nodes.compound) and "toctree-wrapper" in wrapper["classes"]:
@@ -349,6 +355,7 @@ class CoursePackBuilder(SingleFileHTMLBuilder):
                     wrapper.remove(toctree)
             chapter = nodes.container(classes=["chapter"] + (["in-part"] if use_parts else []), ids=[doc_anchor(doc)])
             chapter["docname"] = doc
+            chapter += running_head(f"{number} {self.env.titles[doc].astext()}")
             chapter.extend(list(doctree.children))
             if not is_translated(self.app, state_for(self.env), doc):
                 self.mark_untranslated(chapter)
@@ -371,6 +378,8 @@ class CoursePackBuilder(SingleFileHTMLBuilder):
             (n for n in tree.children if isinstance(n, nodes.container)), chapters, strict=True
         ):
             self.number_sections(chapter_node, info)
+        exercises = self.number_exercises(tree, chapters)
+        outside = self.print_link_targets(tree)
 
         state = state_for(self.env)
         text = tree.astext()
@@ -382,8 +391,108 @@ class CoursePackBuilder(SingleFileHTMLBuilder):
             "chapters": chapters,
             "glossary": glossary_terms(state.view, text, self.terms_referenced),
             "notices": self.notices,
+            "sessions": sessions,
+            "exercises": exercises,
+            "outside_links": outside,
         }
         return tree, outline
+
+    def session_table(self, doc: str, doctree: nodes.document) -> list[dict]:
+        """The sessions of a module's landing page (see :mod:`citydiplo.print.agenda`)."""
+        from .agenda import half_day_numbers, sessions_from_rows
+
+        source = self.env.doc2path(doc)
+        half = half_day_numbers(source.read_text(encoding="utf-8")) if source.is_file() else None
+        for table in doctree.findall(nodes.table):
+            rows = [[entry.astext() for entry in row.findall(nodes.entry)] for row in table.findall(nodes.row)]
+            found = sessions_from_rows(rows, half)
+            if found:
+                return found
+        return []
+
+    def number_exercises(self, tree: nodes.document, chapters: list[dict]) -> list[dict]:
+        """Number the exercises of each module (1, 2, … as in its session
+        table); in the participant edition each gets space to write, sized by
+        its duration. Returns the exercises in order."""
+        found = []
+        count = 0
+        participant = self.config.citydiplo_edition != "trainer"
+        chapter_nodes = [n for n in tree.children if isinstance(n, nodes.container) and n.get("docname")]
+        for chapter_node, info in zip(chapter_nodes, chapters, strict=True):
+            if info["depth"] == 0:
+                count = 0
+            for node in list(chapter_node.findall(nodes.admonition)):
+                if "exercise" not in node["classes"] or not node.children or not isinstance(node[0], nodes.title):
+                    continue
+                count += 1
+                title = node[0]
+                first = title[0] if title.children else None
+                if isinstance(first, nodes.Text):
+                    title.replace(first, nodes.Text(re.sub(r"^(\w+)", rf"\1 {count}", str(first), count=1)))
+                text = title.astext()
+                match = re.search(r"\((\d+)\s*(?:min|Min)", text)
+                minutes = int(match[1]) if match else 0
+                if not node["ids"]:
+                    node["ids"] = [f"{doc_slug(info['docname'])}--exercise-{count}"]
+                found.append(
+                    {
+                        "number": count,
+                        "title": text,
+                        "minutes": minutes,
+                        "chapter": info["number"],
+                        "anchor": node["ids"][0],
+                    }
+                )
+                if participant:
+                    page_break_before(node, chapter_node)
+                    lines = max(6, min(16, minutes // 4)) if minutes else 8
+                    node += nodes.raw(
+                        "",
+                        '<div class="write-space">' + '<div class="write-line"></div>' * lines + "</div>\n",
+                        format="html",
+                    )
+        return found
+
+    def print_link_targets(self, tree: nodes.document) -> list[dict]:
+        """Every link the pack cannot follow inside itself prints where it
+        leads: a page of the website as "see the website: PATH", an entity as
+        its IRI (once per chapter), any other address as itself. Returns the
+        list (also in pack.json)."""
+        site = self.config.citydiplo_print_site_url or _project(self.config.citydiplo_root).base_iri
+        strings = self.print_strings
+        listed = []
+        chapter_nodes = [n for n in tree.children if isinstance(n, nodes.container) and n.get("docname")]
+        for chapter in chapter_nodes:
+            shown: set[str] = set()
+            for ref in list(chapter.findall(nodes.reference)):
+                uri = ref.get("refuri", "")
+                if not re.match(r"^(https?|mailto|ftp):", uri):
+                    continue
+                if uri.startswith(site) and not uri.startswith(_project(self.config.citydiplo_root).id_ns):
+                    text = strings["see_website"].format(path=uri[len(site) :])
+                    kind = "website"
+                elif uri.startswith(_project(self.config.citydiplo_root).id_ns):
+                    kind = "entity"
+                    if uri in shown:
+                        continue
+                    text = _bare(uri)
+                else:
+                    kind = "external"
+                    if _bare(ref.astext()) == _bare(uri):
+                        continue  # the address is the link text
+                    text = _bare(uri)
+                shown.add(uri)
+                listed.append({"chapter": chapter["docname"], "uri": uri, "kind": kind})
+                parent = ref.parent
+                parent.insert(parent.index(ref) + 1, nodes.inline("", f" ({text})", classes=["link-address"]))
+        return listed
+
+    @functools.cached_property
+    def print_strings(self) -> dict[str, str]:
+        from .coursepack import print_strings
+
+        project = state_for(self.env).project
+        return print_strings(project, self.config.language or project.languages[0])
 
     @functools.cached_property
     def untranslated_note(self) -> str:
@@ -496,6 +605,66 @@ class CoursePackBuilder(SingleFileHTMLBuilder):
 
     def finish(self) -> None:
         self.copy_image_files()
+
+
+def page_break_before(node: nodes.Element, chapter: nodes.container) -> None:
+    """Start ``node`` on a new page, together with the headings right above
+    it: when it is the first thing in its section, the section breaks
+    instead (and so on up); a chapter starts on a new page anyway."""
+    target = node
+    while isinstance(target.parent, nodes.section):
+        section = target.parent
+        before = section.children[: section.index(target)]
+        if any(not isinstance(child, (nodes.title, nodes.target, nodes.raw)) for child in before):
+            break
+        target = section
+    if isinstance(target, nodes.section) and target.parent is chapter:
+        return  # the chapter starts on a new page anyway
+    target["classes"].append("page-break-before")
+
+
+#: The longest running head (characters); a longer title is cut at a word, with "…"
+HEAD_LIMIT = 58
+
+
+def short_head(text: str, limit: int = HEAD_LIMIT) -> str:
+    """A running head that fits its box: the text, or its first words and "…"."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,:;–-")
+    return cut + "…"
+
+
+def running_head_html(text: str) -> str:
+    """An empty element whose ``data-head`` sets the running head (string-set in coursepack.css)."""
+    head = _escape(short_head(text)).replace('"', "&quot;")
+    return f'<div class="running-head" data-head="{head}"></div>'
+
+
+def running_head(text: str) -> nodes.raw:
+    return nodes.raw("", running_head_html(text) + "\n", format="html")
+
+
+TH_RE = re.compile(r"<th(?=[\s>])(?![^>]*\bscope=)([^>]*)>")
+
+
+def with_header_scopes(html: str) -> str:
+    """Table header cells say what they head (``scope``), so that the tagged
+    PDF and screen readers tie each cell to its header: a header row's cells
+    head their column, a stub cell its row."""
+
+    def scope(match: re.Match) -> str:
+        attrs = match.group(1)
+        kind = "row" if re.search(r'class="[^"]*\bstub\b', attrs) else "col"
+        return f'<th scope="{kind}"{attrs}>'
+
+    return TH_RE.sub(scope, html)
+
+
+def _bare(uri: str) -> str:
+    """An address as printed: without ``https://``, ``mailto:`` and a final slash."""
+    return re.sub(r"^(https?://|mailto:)", "", uri).rstrip("/")
 
 
 def _escape(text: str) -> str:

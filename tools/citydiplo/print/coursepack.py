@@ -37,6 +37,7 @@ from pathlib import Path
 
 from ..config import Project
 from ..files import write_if_changed
+from .agenda import DAYS, AgendaError, AgendaSettings, load_agenda_settings, make_agenda
 
 EDITIONS = ("participant", "trainer")
 PACKS_FILE = Path("conf") / "coursepacks.toml"
@@ -54,7 +55,7 @@ class CoursePackError(Exception):
 
 
 #: Cover texts of a pack that [packs.NAME.LANG] may give in another language
-TRANSLATABLE = ("title", "subtitle", "audience", "duration")
+TRANSLATABLE = ("title", "subtitle", "audience", "duration", "short_title")
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,8 @@ class Pack:
     duration: str
     contents: tuple[str, ...]
     subtitle: str = ""
+    #: (optional) the title in the running head, when the title is long
+    short_title: str = ""
     line: int = 0
     #: language → {title, subtitle, audience, duration} from [packs.NAME.LANG]
     translations: dict[str, dict[str, str]] = field(default_factory=dict, compare=False)
@@ -78,6 +81,7 @@ class Pack:
 class PackSettings:
     site_url: str
     packs: dict[str, Pack]
+    agenda: AgendaSettings = field(default_factory=AgendaSettings)
 
 
 @dataclass
@@ -111,6 +115,10 @@ def load_packs(project: Project) -> PackSettings:
     except tomllib.TOMLDecodeError as exc:
         raise CoursePackError(f"{PACKS_FILE}: {exc}") from None
     settings = data.get("settings", {})
+    try:
+        agenda = load_agenda_settings(settings.get("agenda", {}), f"{PACKS_FILE}: [settings.agenda]")
+    except AgendaError as exc:
+        raise CoursePackError(str(exc)) from None
     site_url = settings.get("site_url", project.base_iri)
     if not site_url.endswith("/"):
         site_url += "/"
@@ -152,6 +160,7 @@ def load_packs(project: Project) -> PackSettings:
             name=name,
             title=entry["title"],
             subtitle=entry.get("subtitle", ""),
+            short_title=entry.get("short_title", ""),
             audience=entry["audience"],
             duration=entry["duration"],
             contents=tuple(contents),
@@ -162,7 +171,7 @@ def load_packs(project: Project) -> PackSettings:
         raise CoursePackError("\n".join(problems))
     if not packs:
         raise CoursePackError(f"{PACKS_FILE}: no [packs.NAME] table")
-    return PackSettings(site_url=site_url, packs=packs)
+    return PackSettings(site_url=site_url, packs=packs, agenda=agenda)
 
 
 def resolve_doc(handbook: Path, item: str) -> str | None:
@@ -352,7 +361,36 @@ def format_date(date: dt.date, language: str) -> str:
     return f"{date.day} {names[date.month - 1]} {date.year}"
 
 
-def compose_html(project: Project, pack: Pack, edition: str, body: str, outline: dict, site_url: str) -> str:
+def agendas(
+    outline: dict, settings: AgendaSettings, day: str, start: str | None, strings: dict[str, str]
+) -> list[dict]:
+    """One agenda per module of the pack that has a session table, with clock times."""
+    start = start or settings.start
+    found = []
+    for module in outline.get("sessions", []):
+        agenda = make_agenda(module["sessions"], day, start, settings.breaks[day])
+        if not agenda["rows"]:
+            continue
+        agenda["title"] = module["title"]
+        agenda["lead"] = strings[f"agenda_{day}"].format(start=agenda["start"], end=agenda["end"])
+        agenda["total"] = strings["agenda_total"].format(
+            sessions=agenda["session_minutes"], breaks=agenda["break_minutes"]
+        )
+        found.append(agenda)
+    return found
+
+
+def compose_html(
+    project: Project,
+    pack: Pack,
+    edition: str,
+    body: str,
+    outline: dict,
+    site_url: str,
+    agenda_settings: AgendaSettings | None = None,
+    day: str = "full",
+    start: str | None = None,
+) -> str:
     """The whole pack as one HTML page: cover, colophon, contents, chapters, glossary."""
     import jinja2
 
@@ -378,7 +416,11 @@ def compose_html(project: Project, pack: Pack, edition: str, body: str, outline:
         ),
         "built": strings["built_with"].format(date=format_date(date, language)),
     }
+    from .builder import short_head
+
     return template.render(
+        agendas=agendas(outline, agenda_settings or AgendaSettings(), day, start, strings),
+        pack_head=short_head(pack.short_title or pack.title, 40),
         colophon=colophon,
         pack=pack,
         edition=edition,
@@ -464,10 +506,22 @@ def build_pack(
     settings: PackSettings,
     language: str | None = None,
     status=None,
+    day: str = "full",
+    start: str | None = None,
 ) -> PackResult:
     """Build one pack in one edition; returns where the PDF is and how long each step took."""
     if edition not in EDITIONS:
         raise CoursePackError(f"unknown edition {edition!r}: choose {' or '.join(EDITIONS)}")
+    if day not in DAYS:
+        raise CoursePackError(f"unknown day {day!r}: choose {' or '.join(DAYS)}")
+    workshop_start = start  # ``start`` is reused below for the timings
+    if workshop_start is not None:
+        try:
+            from .agenda import parse_time
+
+            parse_time(workshop_start)
+        except AgendaError as exc:
+            raise CoursePackError(f"--start: {exc}") from None
     language = language or project.languages[0]
     pack = pack.in_language(language)
     status = status if status is not None else io.StringIO()
@@ -483,7 +537,7 @@ def build_pack(
     seconds["sphinx"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    page = compose_html(project, pack, edition, body, outline, settings.site_url)
+    page = compose_html(project, pack, edition, body, outline, settings.site_url, settings.agenda, day, workshop_start)
     html_path = outdir / "pack.html"
     html_path.write_text(page, encoding="utf-8")
     out = pdf_path(project, pack.name, edition, language)
