@@ -90,12 +90,27 @@ def timed(cmd: list[str], cwd: Path, log: Path) -> dict:
     return {"s": round(wall, 1), "mib": round(rss_mib), "rc": proc.returncode, "log": str(log)}
 
 
-def pages_with(site: Path, labels: list[str]) -> set[str]:
-    pattern = re.compile("|".join(r"(?<![\w-])" + re.escape(html.escape(label)) + r"(?![\w-])" for label in labels))
-    found = set()
+LINK_RE = re.compile(r'<a\s[^>]*href="([^"#]*)(?:#[^"]*)?"[^>]*>(.*?)</a>', re.S)
+H1_RE = re.compile(r"<h1>(.*?)</h1>", re.S)
+TAG_RE = re.compile(r"<[^>]+>")
+
+
+def text_of(fragment: str) -> str:
+    return " ".join(html.unescape(TAG_RE.sub("", fragment)).replace("\u00b6", "").split())
+
+
+def shown_names(site: Path, slug: str) -> dict[str, set[str]]:
+    """Per page: the texts of its links to the entity's page (and the entity page's own title)."""
+    found: dict[str, set[str]] = {}
+    own = f"id/{slug}.html"
     for page in site.rglob("*.html"):
-        if pattern.search(page.read_text(encoding="utf-8", errors="replace")):
-            found.add(str(page.relative_to(site)))
+        rel = str(page.relative_to(site))
+        text = page.read_text(encoding="utf-8", errors="replace")
+        names = {text_of(label) for href, label in LINK_RE.findall(text) if href.rsplit("/", 1)[-1] == f"{slug}.html"}
+        if rel == own:
+            names |= {text_of(h) for h in H1_RE.findall(text)}
+        if names:
+            found[rel] = names
     return found
 
 
@@ -179,17 +194,25 @@ def run_size(n: int, work: Path, jobs: str, baseline: bool) -> dict:
 
     path, slug, old = pick_entity(repo, synthetic=bool(n))
     new = {"en": old["en"] + " Renamed", "de": old["de"] + " Umbenannt"}
-    before = pages_with(site, [old["en"], old["de"]])
+    # prose that names the entity in its own words ({entity}`Athens <athens>`) keeps them
+    explicit = {
+        str(md.relative_to(repo / "handbook").with_suffix(".html"))
+        for md in (repo / "handbook").rglob("*.md")
+        if f"<{slug}>`" in md.read_text(encoding="utf-8")
+    }
+    before = {page for page, names in shown_names(site, slug).items() if old["en"] in names} - explicit
     rename(path, slug, old, new)
     res["edit"] = timed([*cli, "build", "-j", jobs], repo, logs / "edit.log")
-    stale = pages_with(site, [old["en"], old["de"]])
-    after = pages_with(site, [new["en"], new["de"]])
+    shown = shown_names(site, slug)
+    stale = {page for page, names in shown.items() if old["en"] in names} - explicit
+    after = {page for page, names in shown.items() if new["en"] in names}
     res["edit_check"] = {
         "entity": slug,
         "pages_showing_label": len(before),
         "pages_still_showing_old": len(stale),
+        "pages_with_own_title": len(explicit),
         "pages_missing_new": len(before - after),
-        "consistent": not stale and before <= after,
+        "consistent": bool(before) and not stale and before <= after,
     }
     res["export"] = timed([*cli, "export"], repo, logs / "export.log")
     index = site / "searchindex.js"
@@ -268,7 +291,14 @@ def main(argv=None) -> int:
     parser.add_argument("--json", type=Path, help="also write the raw results here")
     parser.add_argument("--write", action="store_true", help="write the table into RESULTS.md")
     parser.add_argument("--note", default="", help="text put above the table")
+    parser.add_argument("--from-json", type=Path, nargs="*", help="only print (and --write) earlier results")
     args = parser.parse_args(argv)
+    if args.from_json:
+        results = [r for path in args.from_json for r in json.loads(path.read_text(encoding="utf-8"))]
+        print(table(results))
+        if args.write:
+            write_results(results, args.note)
+        return 0
     results = []
     for n in (int(x) for x in args.sizes.split(",")):
         work = Path(tempfile.mkdtemp(prefix=f"citydiplo-scale-{n}-"))
