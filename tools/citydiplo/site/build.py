@@ -28,6 +28,13 @@ class BuildError(Exception):
     """The build failed; the message says why and that the old output is kept."""
 
 
+def auto_jobs() -> int:
+    """Sphinx processes for ``-j auto``: one per core, plus one. Sphinx reads with
+    N workers but writes with N - 1 (the main process merges and feeds the search
+    index), so on 2 cores ``-j 2`` writes in a single worker."""
+    return (os.cpu_count() or 1) + 1
+
+
 def output_name(project: Project, builder: str, language: str, edition: str) -> str:
     name = builder
     if language != project.languages[0]:
@@ -84,7 +91,7 @@ def build_site(
     shutil.rmtree(tmp, ignore_errors=True)
     if out.is_dir():
         shutil.copytree(out, tmp, symlinks=True)
-    n_jobs = (os.cpu_count() or 1) if jobs == "auto" else int(jobs)
+    n_jobs = auto_jobs() if jobs == "auto" else int(jobs)
     overrides = {"language": language, "citydiplo_edition": edition, "citydiplo_validate": False}
     try:
         code = run_sphinx(project, tmp, doctrees, builder, overrides, n_jobs, status=status)

@@ -29,7 +29,9 @@ def _is_orphan(app, pagename: str) -> bool:
 
 
 def before_theme(app, pagename, templatename, context, doctree) -> None:
-    if app.config.html_theme != "furo" or app.builder.name not in ("html", "dirhtml"):
+    if not app.config.citydiplo_nav_cache or app.config.html_theme != "furo":
+        return
+    if app.builder.name not in ("html", "dirhtml"):
         return
     if doctree is None or "toctree" not in context or not _is_orphan(app, pagename):
         return
@@ -55,6 +57,7 @@ def reset(app, *args) -> None:
 
 
 def setup(app):
+    app.add_config_value("citydiplo_nav_cache", True, "html", types=[bool])
     app.connect("builder-inited", reset)
     # furo's own handler runs at the default priority (500)
     app.connect("html-page-context", before_theme, priority=400)
