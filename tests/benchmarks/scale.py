@@ -73,13 +73,17 @@ def copy_repo(dest: Path) -> Path:
     return target
 
 
-def timed(cmd: list[str], cwd: Path, log: Path) -> dict:
+def timed(cmd: list[str], cwd: Path, log: Path, env: dict | None = None) -> dict:
     """Run ``cmd`` under /usr/bin/time; wall seconds, peak RSS (MiB), exit code."""
     stats = log.with_suffix(".time")
     start = time.perf_counter()
     with log.open("w") as out:
         proc = subprocess.run(
-            ["/usr/bin/time", "-o", str(stats), "-f", "%e %M", *cmd], cwd=cwd, stdout=out, stderr=subprocess.STDOUT
+            ["/usr/bin/time", "-o", str(stats), "-f", "%e %M", *cmd],
+            cwd=cwd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
         )
     wall = time.perf_counter() - start
     try:
@@ -173,24 +177,26 @@ print(f"{len(g)} {parse:.2f} {ttl:.2f} {nt:.2f}")
 """
 
 
-def run_size(n: int, work: Path, jobs: str, baseline: bool) -> dict:
-    res: dict = {"n": n, "load_before": load()}
+def run_size(n: int, work: Path, jobs: str, baseline: bool, label: str = "") -> dict:
+    res: dict = {"n": n, "label": label, "load_before": load()}
     repo = copy_repo(work)
     logs = work / "logs"
     logs.mkdir()
     cli = [*CITYDIPLO, "--root", str(repo)]
+    # measure the code of the copy (a snapshot), even if the checkout changes meanwhile
+    env = {**os.environ, "PYTHONPATH": str(repo / "tools")}
     t = time.perf_counter()
     if n:
         graph = synth.generate(n, repo)
         synth.write(graph, repo / "vocab" / "data" / "synthetic.ttl")
         res["triples_synthetic"] = len(graph)
     res["generate_s"] = round(time.perf_counter() - t, 1)
-    res["validate"] = timed([*cli, "validate", "-q"], repo, logs / "validate.log")
-    res["full"] = timed([*cli, "build", "-j", jobs], repo, logs / "full.log")
+    res["validate"] = timed([*cli, "validate", "-q"], repo, logs / "validate.log", env)
+    res["full"] = timed([*cli, "build", "-j", jobs], repo, logs / "full.log", env)
     site = repo / "build" / "html"
     res["pages"] = sum(1 for _ in site.rglob("*.html"))
     res["entity_pages"] = sum(1 for _ in (site / "id").glob("*.html"))
-    res["noop"] = timed([*cli, "build", "-j", jobs], repo, logs / "noop.log")
+    res["noop"] = timed([*cli, "build", "-j", jobs], repo, logs / "noop.log", env)
 
     path, slug, old = pick_entity(repo, synthetic=bool(n))
     new = {"en": old["en"] + " Renamed", "de": old["de"] + " Umbenannt"}
@@ -202,7 +208,7 @@ def run_size(n: int, work: Path, jobs: str, baseline: bool) -> dict:
     }
     before = {page for page, names in shown_names(site, slug).items() if old["en"] in names} - explicit
     rename(path, slug, old, new)
-    res["edit"] = timed([*cli, "build", "-j", jobs], repo, logs / "edit.log")
+    res["edit"] = timed([*cli, "build", "-j", jobs], repo, logs / "edit.log", env)
     shown = shown_names(site, slug)
     stale = {page for page, names in shown.items() if old["en"] in names} - explicit
     after = {page for page, names in shown.items() if new["en"] in names}
@@ -214,7 +220,7 @@ def run_size(n: int, work: Path, jobs: str, baseline: bool) -> dict:
         "pages_missing_new": len(before - after),
         "consistent": bool(before) and not stale and before <= after,
     }
-    res["export"] = timed([*cli, "export"], repo, logs / "export.log")
+    res["export"] = timed([*cli, "export"], repo, logs / "export.log", env)
     index = site / "searchindex.js"
     res["searchindex_kib"] = round(index.stat().st_size / 1024) if index.exists() else None
 
@@ -263,7 +269,8 @@ def table(results: list[dict]) -> str:
         before = ", ".join(f"{x:.1f}" for x in eval_load(r["load_before"]))
         after = ", ".join(f"{x:.1f}" for x in eval_load(r["load_after"]))
         rows.append(
-            f"| 510 + {r['n']:,} ({r['entity_pages']:,} entity pages, {r['pages']:,} in all) | {fmt(r['validate'])} "
+            f"| 510 + {r['n']:,}{' ' + r['label'] if r.get('label') else ''} ({r['entity_pages']:,} entity pages, "
+            f"{r['pages']:,} in all) | {fmt(r['validate'])} "
             f"| {fmt(r['full'], True)} | {fmt(r['noop'])} | {edit} | {fmt(r['export'])} "
             f"| {r['searchindex_kib']:,} KiB | {fmt(r.get('sphinx_plain'), True)} | {rdflib_text} "
             f"| {before} → {after} |"
@@ -291,6 +298,7 @@ def main(argv=None) -> int:
     parser.add_argument("--json", type=Path, help="also write the raw results here")
     parser.add_argument("--write", action="store_true", help="write the table into RESULTS.md")
     parser.add_argument("--note", default="", help="text put above the table")
+    parser.add_argument("--label", default="", help="what code is measured (shown in the table)")
     parser.add_argument("--from-json", type=Path, nargs="*", help="only print (and --write) earlier results")
     args = parser.parse_args(argv)
     if args.from_json:
@@ -304,7 +312,7 @@ def main(argv=None) -> int:
         work = Path(tempfile.mkdtemp(prefix=f"citydiplo-scale-{n}-"))
         print(f"[{dt.datetime.now():%H:%M:%S}] {n} synthetic entities in {work} (load {load()})", flush=True)
         try:
-            res = run_size(n, work, args.jobs, not args.no_baseline)
+            res = run_size(n, work, args.jobs, not args.no_baseline, args.label)
         finally:
             if not args.keep:
                 shutil.rmtree(work / "repo", ignore_errors=True)
