@@ -88,10 +88,10 @@ def timed(cmd: list[str], cwd: Path, log: Path, env: dict | None = None) -> dict
     wall = time.perf_counter() - start
     try:
         _elapsed, rss = stats.read_text().split()[-2:]
-        rss_mib = int(rss) / 1024
-    except (OSError, ValueError):
-        rss_mib = float("nan")
-    return {"s": round(wall, 1), "mib": round(rss_mib), "rc": proc.returncode, "log": str(log)}
+        rss_mib = round(int(rss) / 1024)
+    except (OSError, ValueError):  # killed, or time(1) printed only a notice
+        rss_mib = None
+    return {"s": round(wall, 1), "mib": rss_mib, "rc": proc.returncode, "log": str(log)}
 
 
 LINK_RE = re.compile(r'<a\s[^>]*href="([^"#]*)(?:#[^"]*)?"[^>]*>(.*?)</a>', re.S)
