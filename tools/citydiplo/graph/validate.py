@@ -38,8 +38,7 @@ def problem_at(vocab: Vocab, node, message: str, *terms, code: str = "vocab", se
     path, line = vocab.locate(node, *terms)
     owner = node
     if isinstance(node, BNode):
-        origin = vocab.origin(node)
-        owner = next((s for s, o in vocab.origins.items() if o == origin), node)
+        owner = _owners(vocab).get(vocab.origin(node), node)
     return Problem(
         vocab.project.rel(path) if path else "vocab",
         line or 0,
@@ -48,6 +47,17 @@ def problem_at(vocab: Vocab, node, message: str, *terms, code: str = "vocab", se
         code=code,
         severity=severity,
     )
+
+
+def _owners(vocab: Vocab) -> dict:
+    """Each subject block → the first subject written there (built once per vocab)."""
+    owners = vocab.__dict__.get("_owners")
+    if owners is None:
+        owners = {}
+        for subject, origin in vocab.origins.items():
+            owners.setdefault(origin, subject)
+        vocab.__dict__["_owners"] = owners
+    return owners
 
 
 def check_prefixes(vocab: Vocab) -> list[Problem]:
