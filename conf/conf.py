@@ -22,6 +22,7 @@ extensions = [
     "myst_parser",
     "sphinx_design",
     "citydiplo.site.sphinxext",
+    "citydiplo.site.navcache",  # furo's navigation once per folder of generated pages, not per page
     "citydiplo.print.builder",  # course packs (`citydiplo coursepack`) and the EPUB's print forms
 ]
 citydiplo_root = str(ROOT)

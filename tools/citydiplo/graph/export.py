@@ -432,23 +432,46 @@ def to_rdflib(triples: list[Triple]) -> rdflib.Graph:
 
 
 def used_prefixes(project: Project, triples: list[Triple]) -> dict[str, str]:
-    """The project prefixes that some IRI in ``triples`` starts with."""
-    iris = {
-        term.value
-        for t in triples
-        for term in (t.subject, t.predicate, t.object, getattr(t.object, "datatype", None))
-        if isinstance(term, NamedNode)
-    }
-    return {p: ns for p, ns in prefixes(project).items() if any(iri.startswith(ns) for iri in iris)}
+    """The project prefixes that some IRI in ``triples`` starts with (one pass)."""
+    known = prefixes(project)
+    remaining = set(known.values())
+    candidates = tuple(remaining)
+    found = set()
+    seen = set()
+    for t in triples:
+        for term in (t.subject, t.predicate, t.object, getattr(t.object, "datatype", None)):
+            if not isinstance(term, NamedNode):
+                continue
+            iri = term.value
+            if iri in seen:
+                continue
+            seen.add(iri)
+            if iri.startswith(candidates):
+                hits = {ns for ns in candidates if iri.startswith(ns)}
+                found |= hits
+                remaining -= hits
+                if not remaining:
+                    return dict(known)
+                candidates = tuple(remaining)
+    return {p: ns for p, ns in known.items() if ns in found}
+
+
+#: the last (triples, prefixes) pair: each list is serialised in three formats in a row
+_last_used: list = [None, None, None]
+
+
+def _used_once(project: Project, triples: list[Triple]) -> dict[str, str]:
+    if _last_used[0] is not triples or _last_used[1] != (project.id_ns, project.def_ns, len(triples)):
+        _last_used[:] = [triples, (project.id_ns, project.def_ns, len(triples)), used_prefixes(project, triples)]
+    return _last_used[2]
 
 
 def rdf_text(project: Project, triples: list[Triple], suffix: str) -> bytes:
     """One serialisation of (canonical, sorted) triples, declaring the prefixes it uses."""
-    used = used_prefixes(project, triples)
     if suffix == "jsonld":
-        return jsonld.dumps(jsonld.to_jsonld(triples, used)).encode("utf-8")
+        return jsonld.dumps(jsonld.to_jsonld(triples, _used_once(project, triples))).encode("utf-8")
     fmt = {s: f for s, f, _ in RDF_FILES}[suffix]
-    kwargs = {"prefixes": dict(sorted(used.items()))} if fmt == RdfFormat.TURTLE else {}
+    kwargs = {"prefixes": dict(sorted(_used_once(project, triples).items()))} if fmt == RdfFormat.TURTLE else {}
     return pyoxigraph.serialize(triples, format=fmt, **kwargs)
 
 

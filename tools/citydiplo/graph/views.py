@@ -206,6 +206,20 @@ class GraphView:
         return today()
 
     @cached_property
+    def entities_by_kind(self) -> dict[str, list[URIRef]]:
+        """The entities of each kind (by key), in the order of :attr:`entities`."""
+        groups: dict[str, list[URIRef]] = {}
+        for node in self.entities:
+            kind = self.kind(node)
+            if kind is not None:
+                groups.setdefault(kind.key, []).append(node)
+        return groups
+
+    @cached_property
+    def symmetric_properties(self) -> frozenset[URIRef]:
+        return frozenset(self.graph.subjects(RDF.type, OWL.SymmetricProperty))
+
+    @cached_property
     def entity_set(self) -> frozenset[URIRef]:
         """The entities, for O(1) membership tests."""
         return frozenset(self.entities)

@@ -48,6 +48,13 @@ class BuildError(Exception):
     """The build failed; the message says why and that the old output is kept."""
 
 
+def auto_jobs() -> int:
+    """Sphinx processes for ``-j auto``: one per core, plus one. Sphinx reads with
+    N workers but writes with N - 1 (the main process merges and feeds the search
+    index), so on 2 cores ``-j 2`` writes in a single worker."""
+    return (os.cpu_count() or 1) + 1
+
+
 def output_name(project: Project, builder: str, language: str, edition: str) -> str:
     name = builder
     if language != project.languages[0]:
@@ -146,7 +153,7 @@ def build_site(
     """
     language = language or project.languages[0]
     if jobs == "auto":
-        n_jobs = os.cpu_count() or 1
+        n_jobs = auto_jobs()
     else:
         try:
             n_jobs = int(jobs)

@@ -322,7 +322,7 @@ class Compiler:
         locations = list(graph.objects(node, URIRef(SCHEMA + "location")))
         if locations:  # a place name: one value, in the build language
             by_prop[URIRef(SCHEMA + "location")] = [lang_value(locations, view.lang)]
-        symmetric = set(graph.subjects(RDF.type, OWL.SymmetricProperty))
+        symmetric = view.symmetric_properties
         for subject, prop in graph.subject_predicates(node):
             if prop in symmetric and view.is_entity(subject) and subject != node:
                 by_prop.setdefault(prop, []).append(subject)
@@ -452,9 +452,7 @@ class Compiler:
     def directory_rows(self, kind: Kind) -> list[dict]:
         view, graph, base = self.view, self.graph, "../../"
         rows = []
-        for node in view.entities:
-            if view.kind(node) is not kind:
-                continue
+        for node in view.entities_by_kind.get(kind.key, []):
             alt = sorted(
                 {
                     str(v)
