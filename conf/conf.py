@@ -5,12 +5,15 @@ Project-wide settings (base IRI, version, languages) come from
 ``conf/citydiplo.toml`` through :mod:`citydiplo.config`.
 """
 
+import tomllib
 from pathlib import Path
 
 from citydiplo.config import load_project
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = load_project(ROOT)
+with (ROOT / "conf" / "citydiplo.toml").open("rb") as _file:
+    SITE = tomllib.load(_file).get("site", {})
 
 project = PROJECT.name
 author = "The citydiplo project contributors"
@@ -22,6 +25,7 @@ extensions = [
     "myst_parser",
     "sphinx_design",
     "citydiplo.site.sphinxext",
+    "citydiplo.site.theme",  # breadcrumbs, languages, feedback link, search filters, sitemap
     "citydiplo.print.builder",  # course packs (`citydiplo coursepack`) and the EPUB's print forms
 ]
 citydiplo_root = str(ROOT)
@@ -45,7 +49,9 @@ myst_heading_anchors = 3
 myst_substitutions = {"version": PROJECT.version}
 
 # German comes as a translation of the English source (gettext catalogues).
-locale_dirs = [str(ROOT / "handbook" / "locales")]
+# conf/locales/ holds the theme's own strings (sphinx.po, and sphinx.js for
+# the search page: Sphinx 9's German one has an empty plural that breaks it).
+locale_dirs = [str(ROOT / "handbook" / "locales"), str(ROOT / "conf" / "locales")]
 gettext_compact = False
 
 # HTML: furo is light (≈ 40 KB compressed per cold page), accessible (skip
@@ -55,6 +61,11 @@ gettext_compact = False
 html_theme = "furo"
 html_title = "City diplomacy on migration"
 html_static_path = ["_static"]
+# conf/_templates/: furo's page and search page with breadcrumbs, the language
+# switcher, the feedback link and Pagefind (see citydiplo/site/theme.py)
+templates_path = ["_templates"]
+html_favicon = "_static/favicon.svg"
+citydiplo_site = SITE
 html_css_files = ["citydiplo.css"]
 html_copy_source = False
 html_show_sourcelink = False

@@ -22,6 +22,7 @@ from ..config import Project
 from ..files import replace_dir
 from ..graph.load import load
 from ..graph.validate import errors, validate
+from .search import index_site
 
 
 class BuildError(Exception):
@@ -96,5 +97,6 @@ def build_site(
         shutil.rmtree(doctrees, ignore_errors=True)
         kept = f"{project.rel(out)} was left as it was" if out.exists() else "no output was written"
         raise BuildError(f"{reason}; {kept}")
+    index_site(project, tmp, language, builder)  # the search index (site/search.py)
     replace_dir(tmp, out)
     return out
