@@ -67,8 +67,12 @@
     return shards.get(key);
   };
 
-  /* Pages whose name is the query (first), or whose title or name holds
-   * every word of it; guides before entries, shorter names first. */
+  /* Pages whose name is the query, taken in turns with pages whose title or
+   * name holds every word of it (the thing itself, then the guide to it).
+   * Within each: how-to guides, then modules, then other pages, then entries,
+   * then vocabulary terms; then by how early the query's first word comes in
+   * the title, then shorter titles first. */
+  const KIND_ORDER = [["how-to/", 0], ["modules/", 1], ["id/", 3], ["def/", 4]];
   const bestBets = async (query) => {
     const wanted = normalise(query);
     const keys = wanted.split(" ").filter((w) => w.length > 1 && !STOPWORDS.has(w)).map(wordKey);
@@ -83,12 +87,17 @@
         return keys.every((k) => have.has(k));
       });
       if (!exact && !all) continue;
-      const guide = !url.startsWith("id/") && !url.startsWith("def/");
-      const length = Math.min(...names.map((n) => n.length));
-      hits.push({ url, title, kind, rank: [exact ? 0 : 1, guide ? 0 : 1, length] });
+      const order = (KIND_ORDER.find(([prefix]) => url.startsWith(prefix)) || ["", 2])[1];
+      const position = names[0].split(" ").map(wordKey).indexOf(keys[0]);
+      hits.push({ url, title, kind, rank: [exact ? 0 : 1, order, position < 0 ? 99 : position, names[0].length] });
     }
-    const cmp = (a, b) => a.rank[0] - b.rank[0] || a.rank[1] - b.rank[1] || a.rank[2] - b.rank[2];
-    return hits.sort(cmp).slice(0, 3);
+    const cmp = (a, b) => a.rank.reduce((d, value, i) => d || value - b.rank[i], 0);
+    hits.sort(cmp);
+    const exact = hits.filter((h) => h.rank[0] === 0);
+    const partial = hits.filter((h) => h.rank[0] !== 0);
+    const merged = [];
+    for (let i = 0; i < Math.max(exact.length, partial.length); i++) merged.push(...[exact[i], partial[i]].filter(Boolean));
+    return merged.slice(0, 4);
   };
 
   const start = async () => {

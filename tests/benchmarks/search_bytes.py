@@ -59,11 +59,9 @@ def add_synthetic(site: Path, n: int) -> None:
         name = f"Synthetic {rng.choice(vocabulary).title()} {rng.choice(vocabulary).title()} {i}"
         body = " ".join(rng.choice(vocabulary) for _ in range(250))
         html = (
-            model[:start]
-            + f'<div data-pagefind-body><span hidden data-pagefind-filter="kind:Synthetic"></span>'
+            model[:start] + f'<div data-pagefind-body><span hidden data-pagefind-filter="kind:Synthetic"></span>'
             f'<p hidden data-pagefind-weight="10" data-pagefind-meta="names">{name} ·</p>'
-            f"<section><h1>{name}</h1><p>{body}</p></section></div>"
-            + model[end:]
+            f"<section><h1>{name}</h1><p>{body}</p></section></div>" + model[end:]
         )
         slug = f"synthetic-{i:05d}"
         (site / "id" / f"{slug}.html").write_text(html, encoding="utf-8")

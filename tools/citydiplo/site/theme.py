@@ -370,6 +370,8 @@ class UnshareWrapperIds(SphinxPostTransform):
 
 
 CAPTION = re.compile(r'<p class="caption" role="heading">')
+#: a checklist's tick box and the item's first paragraph: the paragraph becomes its label
+TASK_BOX = re.compile(r'<p><input class="task-list-item-checkbox"([^>]*)>(.*?)</p>', re.S)
 #: sphinx-design's tab labels point aria-controls at a panel id nothing carries
 TAB_LABEL = re.compile(r'<label aria-controls="[^"]*" class="sd-tab-label"')
 
@@ -393,7 +395,8 @@ def on_html_page_context(app, pagename, templatename, context, doctree) -> None:
         context["docstitle"] = esc(env.titles[app.config.root_doc].astext().strip())
 
     if "body" in context:
-        context["body"] = TAB_LABEL.sub('<label class="sd-tab-label"', context["body"])
+        body = TAB_LABEL.sub('<label class="sd-tab-label"', context["body"])
+        context["body"] = TASK_BOX.sub(r'<p><label><input class="task-list-item-checkbox"\1>\2</label></p>', body)
 
     title = text_of(context.get("title"))
     if pagename in env.titles:
@@ -523,7 +526,9 @@ def write_names(app, exception) -> None:
     shards: dict[str, dict] = defaultdict(lambda: {"pages": [], "index": {}, "words": defaultdict(list)})
     for pagename in sorted(table):
         entry = table[pagename]
-        names = sorted({normalise(n) for n in entry["names"] if normalise(n)})
+        # the title first (the search page ranks by where the query's first word is in it)
+        title = normalise(entry["title"])
+        names = [title, *sorted({normalise(n) for n in entry["names"]} - {title, ""})]
         words = {word_key(w) for name in names for w in name.split() if w not in STOPWORDS and len(w) > 1}
         for word in words:
             shard = shards[word[:2]]
