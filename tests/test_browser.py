@@ -83,6 +83,7 @@ def test_search_snippets_come_from_the_index(page, served_sites):
 def test_search_filters_narrow_on_the_page(page, served_sites):
     """Choosing a kind of page in the filter leaves only pages of that kind."""
     pagefind_results(page, f"{served_sites}search.html?q=pledge")
+    page.click(".cd-search-filter-toggle summary")
     page.select_option("#cd-filter-kind", "How-to guide")
     page.wait_for_function("document.querySelectorAll('.cd-search-result-kind').length > 0")
     page.wait_for_timeout(500)

@@ -10,7 +10,7 @@
  *
  * Where Pagefind cannot load (file://, where browsers block its modules, or a
  * site built without it) Sphinx's own search runs instead, and only then is
- * its whole index (searchindex.js) fetched.
+ * its scripts and its whole index (searchindex.js) fetched.
  *
  * Everything shown is set as text, except Pagefind's excerpts, which Pagefind
  * builds from the indexed text with only <mark> added.
@@ -24,7 +24,7 @@
   const bundle = new URL(box.dataset.bundle, window.location.href).href;
   const words = JSON.parse(box.dataset.words);
   const params = new URLSearchParams(window.location.search);
-  const PAGE = 10;
+  const PAGE = 6;
   const STOPWORDS = new Set(box.dataset.stopwords.split(" "));
 
   const el = (tag, attrs = {}, ...children) => {
@@ -46,7 +46,12 @@
     box.hidden = true;
     sphinxResults.hidden = false;
     document.documentElement.dataset.search = "sphinx";
-    loadScript(box.dataset.index).catch(() => {});
+    // Sphinx's search, its language data, then its index (which starts the query)
+    const [languageData, searchtools] = box.dataset.sphinx.split(" ");
+    loadScript(languageData)
+      .then(() => loadScript(searchtools))
+      .then(() => loadScript(box.dataset.index))
+      .catch(() => {});
   };
 
   // the same as citydiplo.site.theme.normalise / word_key
@@ -118,23 +123,37 @@
       el("button", { type: "submit" }, words.button),
     );
     const filterBox = el("div", { class: "cd-search-filters" });
+    const filterToggle = el("details", { class: "cd-search-filter-toggle" }, el("summary", {}, words.filter), filterBox);
     const status = el("p", { class: "cd-search-status", role: "status" });
     const list = el("ol", { class: "cd-search-results" });
     const more = el("button", { type: "button", class: "cd-search-more", hidden: "" }, words.more);
-    box.append(form, filterBox, status, list, more);
+    box.append(form, filterToggle, status, list, more);
 
-    const available = await pagefind.filters();
+    // The filters' values are fetched when the reader opens them (or comes
+    // with one set in the address), not with the first query.
     const selects = {};
-    for (const facet of ["kind", "module", "forum", "language"]) {
-      const values = Object.keys(available[facet] || {}).sort((a, b) => a.localeCompare(b));
-      if (!values.length) continue;
-      const id = `cd-filter-${facet}`;
-      const select = el("select", { id, name: facet }, el("option", { value: "" }, words.any));
-      for (const value of values) select.append(el("option", { value }, value));
-      select.value = params.get(facet) || "";
-      selects[facet] = select;
-      filterBox.append(el("span", { class: "cd-search-filter" }, el("label", { for: id }, words.filters[facet]), select));
-      select.addEventListener("change", () => run());
+    const FACETS = ["kind", "module", "forum", "language"];
+    let filtersLoaded = null;
+    const loadFilters = () => {
+      filtersLoaded ??= pagefind.filters().then((available) => {
+        for (const facet of FACETS) {
+          const values = Object.keys(available[facet] || {}).sort((a, b) => a.localeCompare(b));
+          if (!values.length) continue;
+          const id = `cd-filter-${facet}`;
+          const select = el("select", { id, name: facet }, el("option", { value: "" }, words.any));
+          for (const value of values) select.append(el("option", { value }, value));
+          select.value = params.get(facet) || "";
+          selects[facet] = select;
+          filterBox.append(el("span", { class: "cd-search-filter" }, el("label", { for: id }, words.filters[facet]), select));
+          select.addEventListener("change", () => run());
+        }
+      });
+      return filtersLoaded;
+    };
+    filterToggle.addEventListener("toggle", () => filterToggle.open && loadFilters());
+    if (FACETS.some((facet) => params.get(facet))) {
+      filterToggle.open = true;
+      await loadFilters();
     }
 
     const item = (url, title, kind, excerpt) => {

@@ -64,6 +64,7 @@ UI = {
             "label": "Search the handbook",
             "button": "Search",
             "more": "More results",
+            "filter": "Filter the results",
             "any": "all",
             "searching": "Searching …",
             "found": "{n} pages found.",
@@ -98,6 +99,7 @@ UI = {
             "label": "Das Handbuch durchsuchen",
             "button": "Suchen",
             "more": "Weitere Ergebnisse",
+            "filter": "Ergebnisse filtern",
             "any": "alle",
             "searching": "Suche läuft …",
             "found": "{n} Seiten gefunden.",
@@ -396,6 +398,8 @@ def on_html_page_context(app, pagename, templatename, context, doctree) -> None:
 
     if "body" in context:
         body = TAB_LABEL.sub('<label class="sd-tab-label"', context["body"])
+        # a code block that scrolls sideways must be reachable by keyboard
+        body = body.replace('<div class="highlight"><pre>', '<div class="highlight"><pre tabindex="0">')
         context["body"] = TASK_BOX.sub(r'<p><label><input class="task-list-item-checkbox"\1>\2</label></p>', body)
 
     title = text_of(context.get("title"))
