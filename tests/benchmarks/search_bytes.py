@@ -102,7 +102,7 @@ def measure(site: Path) -> list[dict]:
             context = browser.new_context()
             page = context.new_page()
             responses = []
-            page.on("response", lambda response: responses.append(response))
+            page.on("response", lambda response, seen=responses: seen.append(response))
             page.goto(f"{base}search.html?q={quote(query)}")
             page.wait_for_selector(".cd-search-result-link", timeout=30_000)
             page.wait_for_load_state("networkidle")
