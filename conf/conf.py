@@ -65,6 +65,9 @@ html_static_path = ["_static"]
 # switcher, the feedback link and Pagefind (see citydiplo/site/theme.py)
 templates_path = ["_templates"]
 html_favicon = "_static/favicon.svg"
+# Sphinx's search is the fallback where Pagefind cannot run (file://), and
+# there the browser blocks the page fetches that its snippets need
+html_show_search_summary = False
 citydiplo_site = SITE
 html_css_files = ["citydiplo.css"]
 html_copy_source = False

@@ -10,6 +10,7 @@ page, and no page type logs a console error.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import quote
 
 import pytest
@@ -118,9 +119,10 @@ def test_sphinx_search_works_from_file(page, request, site, query):
     root = request.getfixturevalue(site)
     page.goto((root / "search.html").as_uri() + f"?q={quote(query)}")
     page.wait_for_selector("#search-results ul.search li", timeout=20_000)
+    page.wait_for_function("document.querySelector('#search-results p.search-summary').textContent.trim() !== ''")
     assert page.evaluate("document.documentElement.dataset.search") == "sphinx"
     status = page.inner_text("#search-results p.search-summary")
-    assert status.strip(), "no result summary"
+    assert re.search(r"\d", status), f"the summary gives no count: {status!r}"
     assert not page.errors, page.errors
 
 

@@ -83,7 +83,10 @@ def test_normalise_matches_the_search_page():
 def test_downloads_box_lists_built_files_and_says_what_is_missing(real_project, tmp_path):
     project = dataclasses.replace(real_project, build_dir=tmp_path)
     files = download_files(project, "modules/gfmd/index", "en")
-    assert [name for _, name, _ in files] == ["gfmd-participant.pdf", "gfmd-trainer.pdf"]
+    names = [name for _, name, _ in files]
+    assert names[:2] == ["gfmd-participant.pdf", "gfmd-trainer.pdf"]
+    # every pack that holds the module (conf/coursepacks.toml), and no other
+    assert "forum-access-combined-trainer.pdf" in names and "imrf-trainer.pdf" not in names
     assert "not part of this copy" in downloads_html(project, "modules/gfmd/index", "en", "../../")
     (tmp_path / "coursepacks").mkdir()
     (tmp_path / "coursepacks" / "gfmd-participant.pdf").write_bytes(b"%PDF-1.7")

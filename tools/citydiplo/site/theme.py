@@ -177,10 +177,30 @@ def section_index(env, docname: str) -> str | None:
 
 
 def unique_title(app, docname: str, title: str) -> str:
-    """The title, with the section's title added when other pages share it."""
+    """The title, with what sets the page apart added when other pages share it:
+    for a generated page its kind (the kind of entry, the concept scheme, or
+    "vocabulary term"), for a handbook page its section's title."""
     env = app.env
     if env.titles[docname].astext().strip().casefold() not in shared_titles(app):
         return title
+    language = app.config.language or "en"
+    if docname.startswith("def/"):
+        return f"{title} – {ui(language)['kinds']['def']}"
+    if docname.startswith("id/"):
+        from .sphinxext import state_for
+
+        view = state_for(env).view
+        node = view.node(docname[len("id/") :])
+        kind = view.kind(node)
+        if kind is not None:
+            return f"{title} – {kind.title.get(language) or kind.title['en']}"
+        graph = view.graph
+        scheme = (
+            graph.value(node, SKOS.inScheme)
+            or graph.value(node, SKOS.topConceptOf)
+            or graph.value(None, SKOS.hasTopConcept, node)
+        )
+        return f"{title} – {view.label(scheme, language)}" if scheme is not None else title
     parent = section_index(env, docname)
     if parent is None:
         return title
