@@ -56,9 +56,9 @@ def test_language_alternates_and_switcher(sites):
     html = (participant / "index.html").read_text(encoding="utf-8")
     assert '<link rel="alternate" hreflang="de" href="https://w3id.org/citydiplo/de/index.html">' in html
     assert '<link rel="alternate" hreflang="en" href="https://w3id.org/citydiplo/index.html">' in html
-    assert 'href="de/index.html" hreflang="de"' in html
+    assert 'href="https://w3id.org/citydiplo/de/index.html" hreflang="de"' in html
     entity = (participant / "id" / "gfmd.html").read_text(encoding="utf-8")
-    assert 'href="../de/id/gfmd.html" hreflang="de"' in entity
+    assert 'href="https://w3id.org/citydiplo/de/id/gfmd.html" hreflang="de"' in entity
 
 
 def test_search_index_and_name_table(sites):

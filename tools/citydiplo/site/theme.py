@@ -440,8 +440,12 @@ def on_html_page_context(app, pagename, templatename, context, doctree) -> None:
             head.append(f'<link rel="alternate" hreflang="{esc(lang)}" href="{esc(absolute)}">')
         head.append(f'<link rel="canonical" href="{esc(links[0][1])}">')
     context["metatags"] = context.get("metatags", "") + "\n".join(head) + "\n"
+    # The switcher links to the published address: each edition is built into
+    # a folder of its own (build/html, build/html-de) and published as one
+    # site (conf/citydiplo.toml, [site]), so a relative link would only work
+    # once published, and would be a broken link in the build.
     context["cd_languages"] = [
-        {"lang": lang, "name": LANGUAGE_NAMES.get(lang, lang), "href": relative} for lang, _a, relative in links[1:]
+        {"lang": lang, "name": LANGUAGE_NAMES.get(lang, lang), "href": absolute} for lang, absolute, _r in links[1:]
     ]
     context["cd_words"] = words
     context["cd_root"] = "../" * pagename.count("/") or "./"
