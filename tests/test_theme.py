@@ -66,7 +66,7 @@ def test_search_index_and_name_table(sites):
     assert (participant / "pagefind" / "pagefind.js").is_file()
     assert any((participant / "pagefind" / "fragment").iterdir())
     entity = (participant / "id" / "gfmd.html").read_text(encoding="utf-8")
-    assert 'data-pagefind-filter="forum:' in entity and 'data-pagefind-meta="names"' in entity
+    assert 'data-pagefind-filter="forum:' in entity and 'data-pagefind-ignore data-pagefind-meta="names"' in entity
     shard = json.loads((participant / "searchnames" / "gf.json").read_text(encoding="utf-8"))
     pages = [shard["pages"][i] for i in shard["words"]["gfmd"]]
     assert any(url == "id/gfmd.html" and "gfmd" in names for url, _title, _kind, names in pages)

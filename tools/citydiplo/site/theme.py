@@ -9,7 +9,8 @@ read by the template overrides in ``conf/_templates/``:
 - the "Report a mistake" link, pre-filled with the page and its review date;
 - the trainer edition's banner;
 - what the Pagefind index needs: filters (kind of page, module, forum,
-  language) and the names of an entity in every language, weighted;
+  language) and the names of an entity in every language (searchable
+  metadata), and the name table the search page puts first;
 - the Nu validator's complaint about Sphinx's sidebar captions
   (``role="heading"`` without ``aria-level``);
 - ``sitemap.xml`` at the end of the build.
