@@ -5,12 +5,15 @@ Project-wide settings (base IRI, version, languages) come from
 ``conf/citydiplo.toml`` through :mod:`citydiplo.config`.
 """
 
+import tomllib
 from pathlib import Path
 
 from citydiplo.config import load_project
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = load_project(ROOT)
+with (ROOT / "conf" / "citydiplo.toml").open("rb") as _file:
+    SITE = tomllib.load(_file).get("site", {})
 
 project = PROJECT.name
 author = "The citydiplo project contributors"
@@ -23,6 +26,7 @@ extensions = [
     "sphinx_design",
     "citydiplo.site.sphinxext",
     "citydiplo.site.navcache",  # furo's navigation once per folder of generated pages, not per page
+    "citydiplo.site.theme",  # breadcrumbs, languages, feedback link, search filters, sitemap
     "citydiplo.print.builder",  # course packs (`citydiplo coursepack`) and the EPUB's print forms
 ]
 citydiplo_root = str(ROOT)
@@ -47,7 +51,9 @@ myst_enable_extensions = [
 myst_heading_anchors = 3
 
 # German comes as a translation of the English source (gettext catalogues).
-locale_dirs = [str(ROOT / "handbook" / "locales")]
+# conf/locales/ holds the theme's own strings (sphinx.po, and sphinx.js for
+# the search page: Sphinx 9's German one has an empty plural that breaks it).
+locale_dirs = [str(ROOT / "handbook" / "locales"), str(ROOT / "conf" / "locales")]
 gettext_compact = False
 
 # HTML: furo is light (≈ 40 KB compressed per cold page), accessible (skip
@@ -57,6 +63,14 @@ gettext_compact = False
 html_theme = "furo"
 html_title = "City diplomacy on migration"
 html_static_path = ["_static"]
+# conf/_templates/: furo's page and search page with breadcrumbs, the language
+# switcher, the feedback link and Pagefind (see citydiplo/site/theme.py)
+templates_path = ["_templates"]
+html_favicon = "_static/favicon.svg"
+# Sphinx's search is the fallback where Pagefind cannot run (file://), and
+# there the browser blocks the page fetches that its snippets need
+html_show_search_summary = False
+citydiplo_site = SITE
 html_css_files = ["citydiplo.css"]
 html_js_files = [("citydiplo-dates.js", {"defer": "defer"}), ("citydiplo-directory.js", {"defer": "defer"})]
 html_copy_source = False

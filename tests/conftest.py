@@ -76,3 +76,79 @@ def require_tool(name: str, why: str) -> str:
             pytest.fail(message)
         pytest.skip(message)
     return path
+
+
+# --------------------------------------------------- the built sites, served
+# (for the browser and markup tests: tests/test_browser.py, tests/test_markup.py)
+@pytest.fixture(scope="session")
+def english_site(real_build):
+    """The real handbook's English edition (with its Pagefind index), built once per test session."""
+    return build_site(real_build, status=io.StringIO())
+
+
+@pytest.fixture(scope="session")
+def served_sites(english_site, german_site):
+    """Both editions over HTTP on loopback, as conf/citydiplo.toml deploys them:
+    English at ``/``, German at ``/de/``. Yields the base URL."""
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(SimpleHTTPRequestHandler):
+        def translate_path(self, path):
+            if path.startswith("/de/"):
+                self.directory, path = str(german_site), path[3:]
+            else:
+                self.directory = str(english_site)
+            return super().translate_path(path)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(english_site)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium driven by Playwright (never `playwright install`'s download)."""
+    executable = require_tool("chromium", "the browser tests drive Debian's Chromium")
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="Playwright is in the test extra: pip install -e '.[test]'"
+    )
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+def npm_package(name: str) -> Path:
+    """A folder installed by `npm install --prefix .cache/npm` (.ci/run does it); skip without it, except in CI."""
+    import os
+
+    root = Path(os.environ.get("CITYDIPLO_NPM_PREFIX", REPO / ".cache" / "npm")) / "node_modules" / name
+    if not root.is_dir():
+        message = (
+            f"npm package {name} is not installed in {root.parent} "
+            "(.ci/run installs it: npm install --prefix .cache/npm)"
+        )
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return root
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser page that records console errors and uncaught exceptions in ``page.errors``."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.errors = []
+    page.on("pageerror", lambda exc: page.errors.append(f"page error: {exc}"))
+    page.on("console", lambda msg: msg.type == "error" and page.errors.append(f"console: {msg.text}"))
+    yield page
+    context.close()

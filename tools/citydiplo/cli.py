@@ -20,6 +20,7 @@ examples:
   citydiplo validate                 check the knowledge graph (vocab/)
   citydiplo build                    validate, build the site and the dump (the main job)
   citydiplo build --edition trainer  the site with trainer notes, into build/html-trainer
+  citydiplo build --with-downloads   the site with the course packs and the EPUB in downloads/
   citydiplo export                   the dump alone, into build/dist/
   citydiplo coursepack gfmd --edition trainer
                                      a PDF course pack, into build/coursepacks/gfmd-trainer.pdf
@@ -114,6 +115,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--language", "-l", default=None, help="build language (default: the first in conf/citydiplo.toml)")
     p.add_argument("--no-dump", action="store_true", help="skip writing the data dump")
+    p.add_argument(
+        "--with-downloads",
+        action="store_true",
+        help="first build every course pack (both editions) and the EPUB in the build language, "
+        "and put them in the site's downloads/ (slow: WeasyPrint)",
+    )
     p.add_argument("--jobs", "-j", type=jobs_arg, default="auto", help="parallel Sphinx workers (default: auto)")
 
     p = sub.add_parser("export", help="write the data dump into build/dist/")
@@ -224,6 +231,23 @@ def notify(message: str) -> None:
 def cmd_build(project: Project, args) -> int:
     from .graph.export import ExportError, export
     from .site.build import BuildError, build_site
+
+    if args.with_downloads:
+        # the site copies whatever packs and EPUB are built (citydiplo.site.theme)
+        downloads = argparse.Namespace(
+            list=False,
+            all=True,
+            name=None,
+            edition=None,
+            start=None,
+            day="full",
+            language=args.language,
+            jobs=args.jobs,
+            verbose=False,
+        )
+        if cmd_coursepack(project, downloads) or cmd_epub(project, downloads):
+            print("citydiplo: build failed: the downloads could not be built (see above)", file=sys.stderr)
+            return 1
 
     dumped = []
 

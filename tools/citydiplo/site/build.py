@@ -42,6 +42,7 @@ from ..config import Project
 from ..files import build_lock, recover_dir, replace_dir
 from ..graph.load import load
 from ..graph.validate import errors, validate
+from .search import index_site
 
 
 class BuildError(Exception):
@@ -194,6 +195,7 @@ def build_site(
             kept = f"{project.rel(out)} was left as it was" if out.exists() else "no output was written"
             raise BuildError(f"{reason}; {kept}")
         try:
+            index_site(project, tmp, language, builder)  # the search index (site/search.py)
             if before_swap is not None:
                 before_swap(tmp)
         except BaseException:

@@ -1,0 +1,230 @@
+/* The search page (conf/_templates/search.html).
+ *
+ * Served over HTTP(S), it searches with Pagefind (pagefind/, written by
+ * `citydiplo build`): the index comes in fragments and the snippets come
+ * from the index, so a query fetches a few hundred kilobytes at most, and the
+ * filters (kind of page, module, forum, language) narrow the results. Before
+ * Pagefind's full-text results it shows the pages whose title or name (an
+ * entry's name in any language, or its short name) is the query or holds all
+ * its words: searchnames/<first two letters>.json, written by the build.
+ *
+ * Where Pagefind cannot load (file://, where browsers block its modules, or a
+ * site built without it) Sphinx's own search runs instead, and only then is
+ * its scripts and its whole index (searchindex.js) fetched.
+ *
+ * Everything shown is set as text, except Pagefind's excerpts, which Pagefind
+ * builds from the indexed text with only <mark> added.
+ */
+(() => {
+  "use strict";
+  const box = document.getElementById("pagefind-search");
+  const sphinxResults = document.getElementById("search-results");
+  if (!box) return;
+  const root = new URL(box.dataset.root, window.location.href).href;
+  const bundle = new URL(box.dataset.bundle, window.location.href).href;
+  const words = JSON.parse(box.dataset.words);
+  const params = new URLSearchParams(window.location.search);
+  const PAGE = 6;
+  const STOPWORDS = new Set(box.dataset.stopwords.split(" "));
+
+  const el = (tag, attrs = {}, ...children) => {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
+    for (const child of children) node.append(child);
+    return node;
+  };
+
+  const loadScript = (src) =>
+    new Promise((resolve, reject) => {
+      const script = el("script", { src });
+      script.onload = resolve;
+      script.onerror = () => reject(new Error(`cannot load ${src}`));
+      document.head.appendChild(script);
+    });
+
+  const sphinxFallback = () => {
+    box.hidden = true;
+    sphinxResults.hidden = false;
+    document.documentElement.dataset.search = "sphinx";
+    // Sphinx's search, its language data, then its index (which starts the query)
+    const [languageData, searchtools] = box.dataset.sphinx.split(" ");
+    loadScript(languageData)
+      .then(() => loadScript(searchtools))
+      .then(() => loadScript(box.dataset.index))
+      .catch(() => {});
+  };
+
+  // the same as citydiplo.site.theme.normalise / word_key
+  const normalise = (text) =>
+    (text.normalize("NFKD").toLowerCase().replace(/\p{M}/gu, "").match(/[\p{L}\p{N}_]+/gu) || []).join(" ");
+  const wordKey = (word) => (word.length > 3 && word.endsWith("s") ? word.slice(0, -1) : word);
+
+  const shards = new Map();
+  const shard = async (key) => {
+    if (!shards.has(key)) {
+      shards.set(
+        key,
+        fetch(`${root}searchnames/${encodeURIComponent(key)}.json`)
+          .then((r) => (r.ok ? r.json() : { pages: [], words: {} }))
+          .catch(() => ({ pages: [], words: {} })),
+      );
+    }
+    return shards.get(key);
+  };
+
+  /* Pages whose name is the query, taken in turns with pages whose title or
+   * name holds every word of it (the thing itself, then the guide to it).
+   * Within each: how-to guides, then modules, then other pages, then entries,
+   * then vocabulary terms; then by how early the query's first word comes in
+   * the title, then shorter titles first. */
+  const KIND_ORDER = [["how-to/", 0], ["modules/", 1], ["id/", 3], ["def/", 4]];
+  const bestBets = async (query) => {
+    const wanted = normalise(query);
+    const keys = wanted.split(" ").filter((w) => w.length > 1 && !STOPWORDS.has(w)).map(wordKey);
+    if (!keys.length) return [];
+    const data = await shard(keys[0].slice(0, 2));
+    const candidates = (data.words[keys[0]] || []).map((i) => data.pages[i]);
+    const hits = [];
+    for (const [url, title, kind, names] of candidates) {
+      const exact = names.includes(wanted);
+      const all = names.some((name) => {
+        const have = new Set(name.split(" ").map(wordKey));
+        return keys.every((k) => have.has(k));
+      });
+      if (!exact && !all) continue;
+      const order = (KIND_ORDER.find(([prefix]) => url.startsWith(prefix)) || ["", 2])[1];
+      const position = names[0].split(" ").map(wordKey).indexOf(keys[0]);
+      hits.push({ url, title, kind, rank: [exact ? 0 : 1, order, position < 0 ? 99 : position, names[0].length] });
+    }
+    const cmp = (a, b) => a.rank.reduce((d, value, i) => d || value - b.rank[i], 0);
+    hits.sort(cmp);
+    const exact = hits.filter((h) => h.rank[0] === 0);
+    const partial = hits.filter((h) => h.rank[0] !== 0);
+    const merged = [];
+    for (let i = 0; i < Math.max(exact.length, partial.length); i++) merged.push(...[exact[i], partial[i]].filter(Boolean));
+    return merged.slice(0, 4);
+  };
+
+  const start = async () => {
+    if (window.location.protocol === "file:") throw new Error("Pagefind does not load from file://");
+    const pagefind = await import(bundle + "pagefind.js"); // fails when the bundle is missing
+    await pagefind.options({ baseUrl: new URL(root).pathname, excerptLength: 24 });
+    pagefind.init();
+    sphinxResults.hidden = true;
+    document.documentElement.dataset.search = "pagefind";
+
+    const input = el("input", { type: "search", id: "cd-q", name: "q", autocomplete: "off" });
+    input.value = params.get("q") || "";
+    const form = el(
+      "form",
+      { class: "cd-search-form", role: "search", action: "" },
+      el("label", { for: "cd-q" }, words.label),
+      input,
+      el("button", { type: "submit" }, words.button),
+    );
+    const filterBox = el("div", { class: "cd-search-filters" });
+    const filterToggle = el("details", { class: "cd-search-filter-toggle" }, el("summary", {}, words.filter), filterBox);
+    const status = el("p", { class: "cd-search-status", role: "status" });
+    const list = el("ol", { class: "cd-search-results" });
+    const more = el("button", { type: "button", class: "cd-search-more", hidden: "" }, words.more);
+    box.append(form, filterToggle, status, list, more);
+
+    // The filters' values are fetched when the reader opens them (or comes
+    // with one set in the address), not with the first query.
+    const selects = {};
+    const FACETS = ["kind", "module", "forum", "language"];
+    let filtersLoaded = null;
+    const loadFilters = () => {
+      filtersLoaded ??= pagefind.filters().then((available) => {
+        for (const facet of FACETS) {
+          const values = Object.keys(available[facet] || {}).sort((a, b) => a.localeCompare(b));
+          if (!values.length) continue;
+          const id = `cd-filter-${facet}`;
+          const select = el("select", { id, name: facet }, el("option", { value: "" }, words.any));
+          for (const value of values) select.append(el("option", { value }, value));
+          select.value = params.get(facet) || "";
+          selects[facet] = select;
+          filterBox.append(el("span", { class: "cd-search-filter" }, el("label", { for: id }, words.filters[facet]), select));
+          select.addEventListener("change", () => run());
+        }
+      });
+      return filtersLoaded;
+    };
+    filterToggle.addEventListener("toggle", () => filterToggle.open && loadFilters());
+    if (FACETS.some((facet) => params.get(facet))) {
+      filterToggle.open = true;
+      await loadFilters();
+    }
+
+    const item = (url, title, kind, excerpt) => {
+      const li = el("li", { class: "cd-search-result" });
+      const link = el("a", { href: url, class: "cd-search-result-link" });
+      link.textContent = title;
+      li.append(el("p", { class: "cd-search-result-title" }, link));
+      if (kind) li.append(el("p", { class: "cd-search-result-kind" }, kind));
+      if (excerpt) {
+        const p = el("p", { class: "cd-search-result-excerpt" });
+        p.innerHTML = excerpt; // Pagefind's excerpt: indexed text, with <mark> around the matches
+        li.append(p);
+      }
+      return li;
+    };
+
+    let current = 0;
+    const run = async () => {
+      const run_id = ++current;
+      const query = input.value.trim();
+      const filters = {};
+      for (const [facet, select] of Object.entries(selects)) if (select.value) filters[facet] = select.value;
+      const url = new URL(window.location.href);
+      url.search = new URLSearchParams({ q: query, ...filters }).toString();
+      window.history.replaceState(null, "", url);
+      list.replaceChildren();
+      more.hidden = true;
+      if (!query) {
+        status.textContent = "";
+        return;
+      }
+      status.textContent = words.searching;
+      const [bets, search] = await Promise.all([
+        Object.keys(filters).length ? [] : bestBets(query),
+        pagefind.search(query, { filters }),
+      ]);
+      if (run_id !== current) return;
+      const shown = new Set();
+      for (const bet of bets) {
+        const href = root + bet.url;
+        shown.add(new URL(href).pathname);
+        list.append(item(href, bet.title, bet.kind, ""));
+      }
+      const results = search.results;
+      let next = 0;
+      const page = async () => {
+        const slice = results.slice(next, next + PAGE);
+        next += PAGE;
+        const data = await Promise.all(slice.map((r) => r.data()));
+        if (run_id !== current) return;
+        for (const d of data) {
+          const path = new URL(d.url, window.location.href).pathname;
+          if (shown.has(path)) continue;
+          shown.add(path);
+          const kind = (d.filters.kind || [])[0] || "";
+          list.append(item(d.url, (d.meta.title || d.url).replace(/¶$/, ""), kind, d.excerpt));
+        }
+        more.hidden = next >= results.length;
+      };
+      await page();
+      more.onclick = page;
+      const total = new Set([...bets.map((b) => b.url), ...results.map((r) => r.id)]).size;
+      status.textContent = total ? words.found.replace("{n}", String(results.length || bets.length)) : words.none;
+    };
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      run();
+    });
+    await run();
+    if (!input.value) input.focus();
+  };
+
+  start().catch(sphinxFallback);
+})();

@@ -1,0 +1,87 @@
+"""The site's search index: Pagefind, run over the built HTML.
+
+``citydiplo build`` calls :func:`index_site` on the finished Sphinx output
+(before it replaces the previous build), so every published site carries its
+index in ``pagefind/``. Pagefind indexes only what the page template marks
+with ``data-pagefind-body`` (the article, not the navigation), reads the
+filters and the weighted names that :mod:`citydiplo.site.theme` puts there,
+and splits the index into fragments, so a first query fetches a few hundred
+kilobytes whatever the size of the site. The search page falls back to
+Sphinx's own index where Pagefind cannot run (``file://``).
+
+Pagefind comes as a binary with the ``pagefind[extended]`` package; the
+extended build segments and stems German as well as English.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from ..config import Project
+
+BUNDLE = "pagefind"
+#: Pagefind takes a few seconds for this site; far more means it hangs.
+TIMEOUT_S = 600
+
+
+class SearchIndexError(Exception):
+    """Pagefind failed; the message carries its own explanation."""
+
+
+def pagefind_command(site: Path, language: str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "pagefind",
+        "--site",
+        str(site),
+        "--output-subdir",
+        BUNDLE,
+        # one index per edition: untranslated pages (marked lang="en" inside a
+        # German page) are still found in the German site's search
+        "--force-language",
+        language,
+        # links to folders' index pages keep "index.html", so they work from
+        # any server and from file://
+        "--keep-index-url",
+        # Sphinx's "¶" permalinks would stick to the heading's last word
+        "--exclude-selectors",
+        "a.headerlink",
+        "--quiet",
+    ]
+
+
+def index_site(project: Project, site: Path, language: str, builder: str = "html") -> Path | None:
+    """Write ``<site>/pagefind/``; returns it (``None`` for builders that are not websites).
+
+    Raises :class:`citydiplo.site.build.BuildError` when Pagefind fails, so
+    that the build stops and the previous site stays as it was.
+    """
+    from .build import BuildError
+
+    if builder != "html":
+        return None
+    site = Path(site)
+    bundle = site / BUNDLE
+    # the build starts from a copy of the previous output: drop its old fragments
+    shutil.rmtree(bundle, ignore_errors=True)
+    try:
+        result = subprocess.run(
+            pagefind_command(site, language),
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT_S,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise BuildError(f"the search index (Pagefind) could not be built: {exc}") from None
+    if result.returncode != 0 or not (bundle / "pagefind.js").is_file():
+        detail = (result.stderr or result.stdout).strip().splitlines()[-5:]
+        raise BuildError(
+            "the search index (Pagefind) could not be built"
+            + (": " + " / ".join(detail) if detail else f" (exit status {result.returncode})")
+        )
+    return bundle
