@@ -60,10 +60,10 @@ BROKEN = {
             ACTORS,
             'hilft."@de ;\n    org:hasMembership [ a org:Membership ;\n'
             "        org:organization cdi:mayors-mechanism ;\n"
-            '        org:role cdi:role-co-lead ;\n        schema:startDate "2018"^^xsd:gYear ]',
+            '        org:role cdi:role-co-lead ;\n        schema:startDate "2018"^^xsd:gYear ;',
             'hilft."@de ;\n    org:hasMembership [ a org:Membership ;\n'
             "        org:organization cdi:mayors-mechanism ;\n"
-            '        org:role cdi:role-co-lead ;\n        schema:startDate "spring" ]',
+            '        org:role cdi:role-co-lead ;\n        schema:startDate "spring" ;',
         )
     ],
     "access option without route": [(ACTORS, "        cd:route cdi:route-constituency-mechanism ;\n", "")],

@@ -64,13 +64,16 @@ def line_of(root: Path, rel: str, needle: str) -> int:
     return next(i for i, line in enumerate(lines, 1) if needle in line)
 
 
-def tree_digest(folder: Path) -> str:
-    """A digest of every file's path and bytes below ``folder`` (links as their target)."""
+def tree_digest(folder: Path, skip: tuple[str, ...] = ()) -> str:
+    """A digest of every file's path and bytes below ``folder`` (links as their
+    target), leaving out the top-level folders named in ``skip``."""
     digest = hashlib.sha256()
     if not folder.exists():
         return "absent"
     for path in sorted(folder.rglob("*")):
         rel = path.relative_to(folder).as_posix()
+        if rel.split("/", 1)[0] in skip:
+            continue
         if path.is_symlink():
             digest.update(f"L {rel} {path.readlink()}\n".encode())
         elif path.is_file():

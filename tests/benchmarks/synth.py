@@ -101,6 +101,9 @@ KIND_WORD = {
 }
 
 
+COUNTRY = URIRef("https://w3id.org/citydiplo/def/country")
+
+
 def name(i: int) -> str:
     """A pronounceable, unique name for index ``i`` (base-25 syllables)."""
     parts = []
@@ -180,6 +183,8 @@ def generate(n: int, root: Path = ROOT, seed: int = 17) -> Graph:
                 inner = BNode()
                 out.add((dst, p, inner))
                 copy(o, inner, label_en, label_de, None)
+            elif p == COUNTRY:  # a country must have its ISO codes: keep the real one
+                out.add((dst, p, o))
             else:
                 out.add((dst, p, target(o)))
 
