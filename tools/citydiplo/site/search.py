@@ -66,7 +66,14 @@ def index_site(project: Project, site: Path, language: str, builder: str = "html
         return None
     site = Path(site)
     bundle = site / BUNDLE
-    # the build starts from a copy of the previous output: drop its old fragments
+    # Pagefind writes its filter tables in hash-map order, so two runs over the
+    # same pages differ in bytes. The build starts from a copy of the previous
+    # output: when the pages Pagefind reads are the same, keep its index as it
+    # was (a no-change rebuild then equals the clean build byte for byte).
+    stamp = bundle / INPUT_STAMP
+    digest = input_digest(site, language)
+    if stamp.is_file() and stamp.read_text(encoding="utf-8") == digest and (bundle / "pagefind.js").is_file():
+        return bundle
     shutil.rmtree(bundle, ignore_errors=True)
     try:
         result = subprocess.run(
@@ -84,4 +91,23 @@ def index_site(project: Project, site: Path, language: str, builder: str = "html
             "the search index (Pagefind) could not be built"
             + (": " + " / ".join(detail) if detail else f" (exit status {result.returncode})")
         )
+    stamp.write_text(digest, encoding="utf-8")
     return bundle
+
+
+#: The digest of what Pagefind read, kept beside its index.
+INPUT_STAMP = "citydiplo-input.sha256"
+
+
+def input_digest(site: Path, language: str) -> str:
+    """A digest of the pages Pagefind indexes and of how it is called."""
+    import hashlib
+
+    digest = hashlib.sha256(" ".join(map(str, pagefind_command(Path("."), language))).encode())
+    bundle = site / BUNDLE
+    for path in sorted(site.rglob("*.html")):
+        if bundle in path.parents:
+            continue
+        digest.update(path.relative_to(site).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
