@@ -19,6 +19,7 @@ from rdflib.namespace import RDF, SH, XSD
 from ..paths import slug_problem, term_problem
 from ..problems import ERROR, NOTICE, Problem
 from .load import ROLE_DIRS, Vocab, candidate_files, file_problem
+from .views import today as build_date
 
 SEVERITY = {SH.Violation: ERROR, SH.Warning: ERROR, SH.Info: NOTICE}
 
@@ -406,7 +407,7 @@ def check_staleness(vocab: Vocab, today: dt.date | None = None) -> list[Problem]
     """Notices for facts not checked within the configured period, and for
     time-bound facts past their ``cd:validUntil`` date."""
     project = vocab.project
-    today = today or dt.date.today()
+    today = today or build_date()
     cd = project.def_ns
     limit = today - dt.timedelta(days=project.stale_after_days)
     problems = []

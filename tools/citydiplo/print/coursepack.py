@@ -26,7 +26,6 @@ import datetime as dt
 import io
 import json
 import logging
-import os
 import re
 import shutil
 import sys
@@ -37,6 +36,7 @@ from pathlib import Path
 
 from ..config import Project
 from ..files import write_if_changed
+from ..graph.views import today as build_date
 from .agenda import DAYS, AgendaError, AgendaSettings, load_agenda_settings, make_agenda
 
 EDITIONS = ("participant", "trainer")
@@ -342,14 +342,6 @@ def print_strings(project: Project, language: str) -> dict[str, str]:
     return strings
 
 
-def build_date() -> dt.date:
-    """Today, or ``$SOURCE_DATE_EPOCH`` for reproducible builds."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if epoch:
-        return dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC).date()
-    return dt.date.today()
-
-
 def format_date(date: dt.date, language: str) -> str:
     months = {
         "en": "January February March April May June July August September October November December",
@@ -404,7 +396,7 @@ def compose_html(
     template = env.get_template("coursepack.html.j2")
     parts = {p["anchor"]: p for p in outline["parts"]}
     toc_depth = 1 if parts else 2
-    date = build_date()
+    date = build_date()  # today, or $SOURCE_DATE_EPOCH (graph.views.today)
     colophon = {
         "about": strings["about_text"].format(project=project.name, site=site_url),
         "licence": strings["licence_text"].format(
