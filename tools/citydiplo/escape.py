@@ -14,6 +14,7 @@ cannot open a role, a directive, raw HTML or a code fence.
 * :func:`myst_ident` — a name used in a label, a target or a path (checked,
   never escaped: a name that does not match is an error);
 * :func:`html_attr` / :func:`html_text` — raw HTML attribute values and text;
+* :func:`script_json` — JSON inside a ``<script>`` element (JSON-LD, page data);
 * :func:`csv_cell` — a spreadsheet cell (no formula injection).
 
 Text that is already safe MyST is marked by the type :class:`MyST`; the Jinja
@@ -143,16 +144,22 @@ def html_attr(text) -> str:
     return html.escape(str(text), quote=True)
 
 
-def html_json_script(data, element_id: str, css_class: str, **attrs: str) -> MyST:
-    """A ``<script type="application/json">`` block carrying ``data`` for the
-    page's own JavaScript (a raw HTML block in MyST). ``<``, ``>`` and ``&``
-    are written as JSON escapes, so no value can end the element; the
-    attributes are escaped; the id and class are checked."""
+def script_json(data, **dumps) -> str:
+    """JSON safe to place inside a ``<script>`` element: ``<``, ``>`` and ``&``
+    (and the JavaScript line separators) are written as JSON escapes, so no
+    value can end the element. ``dumps`` go to :func:`json.dumps`."""
     import json
 
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    text = json.dumps(data, ensure_ascii=False, **dumps)
     text = text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
-    text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+def html_json_script(data, element_id: str, css_class: str, **attrs: str) -> MyST:
+    """A ``<script type="application/json">`` block carrying ``data`` for the
+    page's own JavaScript (a raw HTML block in MyST), through :func:`script_json`;
+    the attributes are escaped; the id and class are checked."""
+    text = script_json(data, separators=(",", ":"), sort_keys=True)
     extra = "".join(f' data-{myst_ident(k.replace("_", "-"))}="{html_attr(v)}"' for k, v in sorted(attrs.items()))
     return MyST(
         f'<script type="application/json" id="{myst_ident(element_id)}" class="{myst_ident(css_class)}"{extra}>'

@@ -37,6 +37,7 @@ from rdflib import URIRef
 from rdflib.namespace import DCTERMS, FOAF, ORG, OWL, RDF, RDFS, SKOS
 
 from ..config import Project
+from ..escape import script_json
 from ..files import write_if_changed
 from ..graph.export import NS, canonical, description, export, rdf_text, read_triples
 from ..graph.views import GraphView
@@ -274,12 +275,6 @@ def schema_org(view: GraphView, node) -> dict:
     if checked is not None:
         doc["dateModified"] = str(checked)
     return doc
-
-
-def script_json(document: dict) -> str:
-    """JSON safe to place inside a ``<script>`` element."""
-    text = json.dumps(document, ensure_ascii=False, sort_keys=False, indent=None)
-    return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
 
 
 def page_head(view: GraphView, pagename: str) -> str:
