@@ -152,3 +152,15 @@ def page(browser):
     page.on("console", lambda msg: msg.type == "error" and page.errors.append(f"console: {msg.text}"))
     yield page
     context.close()
+
+
+def browser_dom(url: str, why: str, budget_ms: int = 1000) -> str:
+    """The DOM of ``url`` after its scripts ran, read from headless Chromium
+    (``--dump-dom``); skipped without Chromium, except in CI."""
+    import subprocess
+
+    chromium = require_tool("chromium", why)
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", f"--virtual-time-budget={budget_ms}", "--dump-dom"]
+    done = subprocess.run([chromium, *flags, url], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout

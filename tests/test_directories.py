@@ -7,14 +7,13 @@ from __future__ import annotations
 import io
 import json
 import re
-import subprocess
 
 from citydiplo.graph.load import load
 from citydiplo.graph.views import GraphView
 from citydiplo.site.build import build_site
 from citydiplo.site.compile import compile_pages
 
-from .conftest import require_tool
+from .conftest import browser_dom, require_tool
 
 CITIES = """@prefix cd: <https://w3id.org/citydiplo/def/> .
 @prefix cdi: <https://w3id.org/citydiplo/id/> .
@@ -90,7 +89,7 @@ def test_directory_carries_its_facets_in_row_order(project):
 
 
 def test_filters_narrow_the_list_in_a_browser(project):
-    chromium = require_tool("chromium", "runs the directory filters as a reader's browser would")
+    require_tool("chromium", "runs the directory filters as a reader's browser would")
     add_cities(project)
     site = build_site(project, jobs=1, status=io.StringIO())
     page = next(
@@ -99,15 +98,7 @@ def test_filters_narrow_the_list_in_a_browser(project):
     html = page.read_text()
     assert html.count("<tr") >= 4  # no JavaScript: the complete list
     url = page.as_uri() + "?network=United+Cities+and+Local+Governments"
-    done = subprocess.run(
-        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=1000", "--dump-dom", url],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    dom = done.stdout
+    dom = browser_dom(url, "runs the directory filters as a reader's browser would")
     assert 'id="citydiplo-filter-region"' in dom and 'id="citydiplo-filter-network"' in dom
     body = dom[dom.index("<tbody") : dom.index("</tbody>")]
     rows = re.findall(r"<tr[^>]*>", body)
