@@ -25,7 +25,7 @@ from citydiplo.site.build import build_site
 
 from .conftest import REPO, make_project, require_tool
 from .test_publication import free_port, oxigraph_binary, wait_for
-from .test_serve import CARTESIAN, NEGOTIATION, SERVICE, SUFFIX_MEDIA
+from .test_serve import CARTESIAN, NEGOTIATION, SERVICE, SERVICE_QUERIES, SUFFIX_MEDIA
 from .test_serve import fetch as fetch_once
 
 
@@ -310,16 +310,7 @@ def test_options_and_cors(nginx):
     assert status == 200 and headers["Access-Control-Allow-Origin"] == "*"
 
 
-@pytest.mark.parametrize(
-    "query",
-    [
-        SERVICE,
-        "select * where { service silent <http://127.0.0.1:9/> { ?s ?p ?o } }",
-        "PREFIX ex: <http://127.0.0.1:9/>\nSELECT * WHERE { SeRvIcE ex:sparql { ?s ?p ?o } }",
-        "SELECT * WHERE { BIND(<http://127.0.0.1:9/> AS ?e) SERVICE ?e { ?s ?p ?o } }",
-        "SELECT * WHERE { \\u0053ERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }",
-    ],
-)
+@pytest.mark.parametrize("query", SERVICE_QUERIES)
 def test_service_is_refused(nginx, query):
     url, _, _ = nginx
     for answer in (
