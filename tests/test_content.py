@@ -56,6 +56,38 @@ def test_module_is_complete(module):
     assert 3 <= len(content_pages) <= 7
 
 
+def sessions(module: str) -> dict[int, str]:
+    """The module's session table: number → the cell naming its page(s)."""
+    text = (HANDBOOK / "modules" / module / "index.md").read_text(encoding="utf-8")
+    table = text.split("\n## Sessions", 1)[1].split("\n## ", 1)[0]
+    rows = {}
+    for line in table.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) > 2 and cells[0].isdigit():
+            rows[int(cells[0])] = cells[2]
+    return rows
+
+
+@pytest.mark.parametrize("module", ["forum-access", "gfmd", "imrf", "grf"])
+def test_every_session_has_facilitator_notes(module):
+    """One facilitator note per session of the table, on the page the session
+    uses (the module's landing page for a trainer-led session); the build
+    checks each note's parts (citydiplo.site.sphinxext.FacilitatorNoteDirective)."""
+    folder = HANDBOOK / "modules" / module
+    notes: dict[int, list[str]] = {}
+    for path in sorted(folder.glob("*.md")):
+        for number in re.findall(r"^:{3,}\{facilitator-note\}\s+(\d+)", path.read_text(encoding="utf-8"), re.M):
+            notes.setdefault(int(number), []).append(path.name)
+    table = sessions(module)
+    assert sorted(notes) == sorted(table), f"{module}: notes for sessions {sorted(notes)}, table {sorted(table)}"
+    for number, files in notes.items():
+        assert len(files) == 1, f"{module}: session {number} has notes in {files}"
+        linked = re.findall(r"\]\(([\w-]+)\.md\)", table[number])
+        assert files[0] in [f"{name}.md" for name in linked] or (not linked and files[0] == "index.md"), (
+            f"{module}: session {number}'s notes are in {files[0]}, its pages are {linked or ['index.md']}"
+        )
+
+
 def test_context_pages_have_enough_text():
     total = sum(words(p) for p in HANDBOOK.glob("explanation/**/*.md")) + sum(
         words(p) for p in HANDBOOK.glob("how-to/*.md")

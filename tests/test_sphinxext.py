@@ -30,6 +30,7 @@ def test_roles_and_directives_render(project):
     # exercise set apart; trainer note absent from the participant edition
     assert "Exercise: Draft a statement (20 min)" in html
     assert "SECRET-ANSWER-NOTE" not in html
+    assert "FACILITATOR-PURPOSE" not in html and "Facilitator notes" not in html
     assert "Last reviewed: 2026-11-22" in html
     assert (out / "id/mayors-mechanism.html").is_file()
 
@@ -37,7 +38,29 @@ def test_roles_and_directives_render(project):
 def test_trainer_edition_shows_trainer_notes(project):
     out = build(project, edition="trainer")
     assert out.name == "html-trainer"
-    assert "SECRET-ANSWER-NOTE" in (out / "index.html").read_text()
+    html = (out / "index.html").read_text()
+    assert "SECRET-ANSWER-NOTE" in html
+    # the facilitator's script for session 1, its key messages marked for the slides
+    assert "Facilitator notes: session 1 (20 min)" in html
+    assert "FACILITATOR-PURPOSE" in html
+    note = html[html.index("facilitator-note") :]
+    assert note.index("key-messages") < note.index("The GFMD is a forum of states.")
+
+
+@pytest.mark.parametrize(
+    "old, new, message",
+    [
+        ("**Ask.** Who has spoken at a forum before?\n", "", "missing **Ask.**"),
+        ("- A statement names one local result.\n", "", "2 key messages (a list of 3 to 5 after **Key messages.**)"),
+        ("{facilitator-note} 1", "{facilitator-note} one", "the argument is the session's number, not 'one'"),
+    ],
+)
+def test_facilitator_note_must_be_complete(project, capsys, old, new, message):
+    edit(project.handbook_dir / "index.md", old, new)
+    assert main(["--root", str(project.root), "build", "--no-dump", "-j", "1", "--edition", "trainer"]) == 1
+    err = capsys.readouterr().err
+    assert "index.md:" in err and message in err
+    assert "Traceback" not in err
 
 
 def test_german_build_shows_german_labels(project):

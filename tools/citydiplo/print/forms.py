@@ -32,6 +32,7 @@ DIRECTIVES: dict[str, str] = {
     # the project's own directives (citydiplo.site.sphinxext)
     "exercise": "a framed box set apart, its title and duration in a band",
     "trainer-note": "a shaded, dashed box, only in the trainer edition",
+    "facilitator-note": "a shaded, dashed box with the session's number, only in the trainer edition",
     "query": "a table with a caption",
     # sphinx-design
     "tab-set": "the tabs one after another, each under its label as a heading",

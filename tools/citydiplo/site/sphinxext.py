@@ -42,6 +42,13 @@ _STATE: dict[str, State] = {}
 
 TRAINER_TITLE = {"en": "Trainer note", "de": "Hinweis für Trainerinnen und Trainer"}
 EXERCISE_TITLE = {"en": "Exercise", "de": "Übung"}
+FACILITATOR_TITLE = {"en": "Facilitator notes", "de": "Hinweise für die Moderation"}
+SESSION_WORD = {"en": "session", "de": "Einheit"}
+#: The parts of a facilitator note, in order: each a paragraph that starts
+#: with its name in bold ("**Purpose.** …"). "Key messages" is followed by a
+#: list of 3 to 5 items (the slides are made from them).
+FACILITATOR_PARTS = ("Purpose", "Key messages", "Say and show", "Ask", "Timing", "Shorter or online")
+KEY_MESSAGES = (3, 5)
 #: Shown above a handbook page that has no catalogue in the edition's language.
 UNTRANSLATED = {
     "en": ("Not yet translated", "This page has not been translated yet, so it is shown in English."),
@@ -481,6 +488,75 @@ class TrainerNoteDirective(SphinxDirective):
         return [node]
 
 
+class FacilitatorNoteDirective(SphinxDirective):
+    """The facilitator's script for one session of a module: purpose, key
+    messages, what to say and show, questions to ask, timing, and how to
+    adapt it for a shorter or an online session. Shown only in the trainer
+    edition; written on the page the session uses, with the session's number
+    from the module's session table (``:::{facilitator-note} 3``)."""
+
+    has_content = True
+    required_arguments = 1
+    option_spec: ClassVar[dict] = {"minutes": directives.positive_int}
+
+    def run(self):
+        number = self.arguments[0].strip()
+        if not number.isdigit() or int(number) < 1:
+            raise self.error(f"facilitator-note: the argument is the session's number, not {number!r}")
+        lang = self.config.language or "en"
+        minutes = self.options.get("minutes")
+        body = self.parse_content_to_nodes()
+        self.check_parts(body)
+        if self.config.citydiplo_edition != "trainer":
+            return []
+        node = nodes.admonition(classes=["trainer-note", "facilitator-note"])
+        node["session"] = int(number)
+        title = nodes.title("", "", translatable=False)
+        text = f"{FACILITATOR_TITLE.get(lang, FACILITATOR_TITLE['en'])}: {SESSION_WORD.get(lang, 'session')} {number}"
+        if minutes:
+            text += f" ({minutes} {'Min.' if lang == 'de' else 'min'})"
+        title += nodes.Text(text)
+        node += title
+        node += body
+        self.add_name(node)
+        return [node]
+
+    def check_parts(self, body: list[nodes.Node]) -> None:
+        """Every part present, in order, and 3–5 key messages; else a warning
+        (an error under -W) at the directive's line."""
+        found: list[str] = []
+        key_messages = None
+        for at, child in enumerate(body):
+            if not isinstance(child, nodes.paragraph):
+                continue
+            first = next((part for part in child.children if part.astext().strip()), None)
+            if not isinstance(first, nodes.strong):
+                continue
+            name = first.astext().strip().rstrip(".:").strip()
+            if name in FACILITATOR_PARTS:
+                found.append(name)
+                if name == "Key messages":
+                    following = body[at + 1] if at + 1 < len(body) else None
+                    if isinstance(following, (nodes.bullet_list, nodes.enumerated_list)):
+                        following["classes"].append("key-messages")
+                        key_messages = len(following.children)
+                    else:
+                        key_messages = 0
+        missing = [part for part in FACILITATOR_PARTS if part not in found]
+        problems = []
+        if missing:
+            problems.append("missing " + ", ".join(f"**{part}.**" for part in missing))
+        elif found != [part for part in FACILITATOR_PARTS if part in found]:
+            problems.append("parts out of order; write " + ", ".join(FACILITATOR_PARTS))
+        low, high = KEY_MESSAGES
+        if key_messages is not None and not low <= key_messages <= high:
+            problems.append(f"{key_messages} key messages (a list of {low} to {high} after **Key messages.**)")
+        if problems:
+            logger.warning(
+                "facilitator-note %s: %s", self.arguments[0], "; ".join(problems), location=self.get_location()
+            )
+
+
 def setup(app):
     app.add_config_value("citydiplo_root", None, "env", types=[str, type(None)])
     app.add_config_value("citydiplo_edition", "participant", "env", types=[str])
@@ -494,6 +570,7 @@ def setup(app):
     app.add_directive("query", QueryDirective)
     app.add_directive("exercise", ExerciseDirective)
     app.add_directive("trainer-note", TrainerNoteDirective)
+    app.add_directive("facilitator-note", FacilitatorNoteDirective)
     app.add_transform(KeepTaskCheckboxes)
     app.add_transform(RestoreTaskCheckboxes)
     app.add_transform(UnwrapTitleNames)
