@@ -266,6 +266,37 @@ def syntax_problem(project: Project, path: Path, exc: Exception, lines: list[str
     return Problem(project.rel(path), line or 1, None, f"Turtle syntax error: {message}", code="syntax")
 
 
+XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+
+
+def to_rdflib(quads) -> list[tuple]:
+    """pyoxigraph's triples of one file as rdflib terms: one blank node per
+    label within the file (as rdflib's own parser gives), literals with
+    their lexical form, language and datatype as written."""
+    blanks: dict[str, BNode] = {}
+    iris: dict[str, URIRef] = {}
+
+    def term(value):
+        if isinstance(value, pyoxigraph.NamedNode):
+            iri = iris.get(value.value)
+            if iri is None:
+                iri = iris[value.value] = URIRef(value.value)
+            return iri
+        if isinstance(value, pyoxigraph.BlankNode):
+            blank = blanks.get(value.value)
+            if blank is None:
+                blank = blanks[value.value] = BNode()
+            return blank
+        if value.language:
+            return rdflib.Literal(value.value, lang=value.language)
+        datatype = value.datatype.value
+        if datatype == XSD_STRING:
+            return rdflib.Literal(value.value)
+        return rdflib.Literal(value.value, datatype=term(value.datatype))
+
+    return [(term(q.subject), term(q.predicate), term(q.object)) for q in quads]
+
+
 def load(project: Project) -> Vocab:
     """Parse every Turtle file below ``vocab/``.
 
@@ -288,25 +319,24 @@ def load(project: Project) -> Vocab:
         text = path.read_text(encoding="utf-8")
         lines = text.splitlines()
         vocab._lines[path] = lines
-        # pyoxigraph first: its messages carry line and column.
+        # One parse, by pyoxigraph (its messages carry line and column); its
+        # terms are handed to rdflib as they are (lexical forms as written).
+        target = vocab.shapes if shapes_dir in path.parents else vocab.graph
         try:
-            for _ in pyoxigraph.parse(text, format=pyoxigraph.RdfFormat.TURTLE, base_iri=project.base_iri):
-                pass
+            triples = to_rdflib(pyoxigraph.parse(text, format=pyoxigraph.RdfFormat.TURTLE, base_iri=project.base_iri))
         except SyntaxError as exc:
             vocab.problems.append(syntax_problem(project, path, exc, lines))
             continue
-        target = vocab.shapes if shapes_dir in path.parents else vocab.graph
-        try:
-            target.parse(data=text, format="turtle", publicID=project.base_iri)
-        except Exception as exc:  # rdflib's BadSyntax and friends
-            vocab.problems.append(syntax_problem(project, path, exc, lines))
-            continue
+        target.addN((s, p, o, target) for s, p, o in triples)
         prefixes = {}
         for line in lines:
             match = PREFIX_RE.match(line)
             if match:
                 prefixes[match.group(1) or ""] = match.group(2)
         vocab.prefixes[path] = prefixes
+        for prefix, namespace in prefixes.items():
+            if ":" in namespace:  # a relative one would need the base
+                target.bind(prefix, namespace)
         for iri, start, end in scan_blocks(lines, prefixes, project.base_iri):
             origin = Origin(path, start, end)
             node = URIRef(iri)
