@@ -113,3 +113,56 @@ def inspect_pdf(path: Path, with_text: bool = True) -> PdfFacts:
         tagged=marked and "/StructTreeRoot" in root,
         language=str(root.get("/Lang", "")),
     )
+
+
+@dataclass(frozen=True)
+class StructElement:
+    tag: str  # the structure type without "/", e.g. "H1", "P", "Div"
+    language: str  # its language: its own /Lang or the nearest ancestor's, else the document's
+    own_language: str  # its own /Lang, "" when it inherits
+    page: int | None  # page index (/Pg), when it has one
+
+
+def structure_languages(path: Path) -> list[StructElement]:
+    """Every element of a tagged PDF's structure tree, depth-first, with the
+    language a screen reader uses for it (PDF 1.7, 14.9.2: /Lang on the
+    element, else inherited from its parents, else the catalogue's)."""
+    from pypdf import PdfReader
+    from pypdf.generic import ArrayObject, DictionaryObject
+
+    reader = PdfReader(str(path))
+    pages = {page.indirect_reference.idnum: index for index, page in enumerate(reader.pages)}
+    root = reader.trailer["/Root"].get_object()
+    found: list[StructElement] = []
+
+    def kids(node) -> list:
+        k = node.get("/K")
+        if k is None:
+            return []
+        k = k.get_object()
+        return list(k) if isinstance(k, ArrayObject) else [k]
+
+    def walk(node, inherited: str) -> None:
+        for kid in kids(node):
+            obj = kid.get_object()
+            if not isinstance(obj, DictionaryObject) or obj.get("/Type") not in (None, "/StructElem"):
+                continue  # marked-content ids and object references
+            if "/S" not in obj:
+                continue
+            own = str(obj.get("/Lang", ""))
+            language = own or inherited
+            page = obj.get("/Pg")
+            found.append(
+                StructElement(
+                    tag=str(obj["/S"]).lstrip("/"),
+                    language=language,
+                    own_language=own,
+                    page=pages.get(page.idnum) if page is not None else None,
+                )
+            )
+            walk(obj, language)
+
+    tree = root.get("/StructTreeRoot")
+    if tree is not None:
+        walk(tree.get_object(), str(root.get("/Lang", "")))
+    return found
