@@ -21,6 +21,7 @@ class PdfFacts:
     fonts: dict[str, bool]  # base font → embedded
     text: list[str] = field(default_factory=list)  # per page
     metadata: dict[str, str] = field(default_factory=dict)
+    page_sizes_mm: list[tuple[float, float]] = field(default_factory=list)  # (width, height) per page
     tagged: bool = False  # a structure tree, marked content (for screen readers)
     language: str = ""  # the document's /Lang
 
@@ -62,6 +63,11 @@ def _font_embedded(font) -> bool:
     return any(key in descriptor for key in ("/FontFile", "/FontFile2", "/FontFile3"))
 
 
+def _size_mm(page) -> tuple[float, float]:
+    box = page.mediabox
+    return (round(float(box.width) * 25.4 / 72, 1), round(float(box.height) * 25.4 / 72, 1))
+
+
 def inspect_pdf(path: Path, with_text: bool = True) -> PdfFacts:
     """Read the facts the tests check from a PDF."""
     from pypdf import PdfReader
@@ -73,7 +79,9 @@ def inspect_pdf(path: Path, with_text: bool = True) -> PdfFacts:
     internal, external = [], []
     fonts: dict[str, bool] = {}
     texts = []
+    sizes = []
     for index, page in enumerate(reader.pages):
+        sizes.append(_size_mm(page))
         for annot in page.get("/Annots", []) or []:
             annot = annot.get_object()
             if annot.get("/Subtype") != "/Link":
@@ -110,6 +118,7 @@ def inspect_pdf(path: Path, with_text: bool = True) -> PdfFacts:
         fonts=fonts,
         text=texts,
         metadata=metadata,
+        page_sizes_mm=sizes,
         tagged=marked and "/StructTreeRoot" in root,
         language=str(root.get("/Lang", "")),
     )
