@@ -11,6 +11,7 @@ component; the real packs are built at the end (marked slow).
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import io
 import itertools
 import json
@@ -37,6 +38,8 @@ from citydiplo.print.coursepack import (
     CoursePackError,
     agendas,
     build_pack,
+    compose_html,
+    format_date,
     load_packs,
     pack_documents,
     pdf_path,
@@ -47,7 +50,15 @@ from citydiplo.print.coursepack import (
     validate_vocab,
 )
 from citydiplo.print.forms import DIRECTIVES, ROLES, scan, scan_files, unsupported
-from citydiplo.print.pdfcheck import inspect_pdf
+from citydiplo.print.handouts import (
+    ATTENDANCE_ROWS,
+    HandoutError,
+    Workshop,
+    handouts,
+    read_names,
+    workshop_details,
+)
+from citydiplo.print.pdfcheck import inspect_pdf, structure_languages
 
 from .conftest import REPO, TESTS, edit, make_project
 
@@ -227,7 +238,8 @@ def test_fixture_pack_pdf(built, name, edition):
     # the outline: Contents, one entry per chapter (number and title), the glossary
     top = [title for level, title, _ in facts.outline if level == 1]
     chapters = [f"{c['number']} {c['title']}" for c in outline["chapters"]]
-    assert top == ["Contents", "Agenda", *chapters, "Appendix Glossary"]
+    form = {"participant": "Evaluation form", "trainer": "Attendance sheet"}[edition]
+    assert top == ["Contents", "Agenda", *chapters, "Appendix Glossary", form]
     assert chapters[:3] == ["1 A demo module on the GFMD", "2 The basics", "3 Practice"]
     sections = [title for level, title, _ in facts.outline if level == 2]
     assert "2.1 Three kinds of city" in sections and "3.1 Drafting a statement" in sections
@@ -245,7 +257,7 @@ def test_fixture_pack_pdf(built, name, edition):
     toc = normalise(facts.text[2])
     assert toc.startswith("Contents Agenda")
     for (_, title, page), chapter in zip(
-        [o for o in facts.outline if o[0] == 1][2:-1], outline["chapters"], strict=True
+        [o for o in facts.outline if o[0] == 1][2:-2], outline["chapters"], strict=True
     ):
         assert re.search(rf"{re.escape(chapter['title'])} \.+ {page + 1}\b", toc), (title, toc)
     # cover
@@ -291,7 +303,8 @@ def test_fixture_pack_pdf(built, name, edition):
     assert "glossary-term-pledge" in targets  # {term} → the appendix
     assert "modules-demo-practice--drafting-a-statement" in targets  # a link to a heading on another page
     # the glossary appendix: terms the pack uses, not the others
-    glossary = normalise(facts.text[-1])
+    glossary_page = next(page for level, title, page in facts.outline if title == "Appendix Glossary")
+    glossary = normalise(facts.text[glossary_page])
     assert "Appendix Glossary" in glossary
     assert "Pledge" in glossary and "Side event" in glossary and "Troika" not in glossary
     # links out: entities to their IRI, pages outside the pack to the website
@@ -299,6 +312,36 @@ def test_fixture_pack_pdf(built, name, edition):
     assert "https://w3id.org/citydiplo/id/gfmd" in uris
     assert "https://gfmd.org/process/gfmd-mayors-mechanism" in uris
     assert ("https://w3id.org/citydiplo/about.html" in uris) == (name == "demo")
+    # the form at the end: the evaluation form for participants, the attendance sheet for the trainer
+    assert re.search(rf"{form} \.+ {facts.pages}\b", toc)  # in the contents, on the last page
+    last = normalise(facts.text[-1])
+    assert "Certificate" not in text  # only with --certificate
+    if edition == "participant":
+        assert "Attendance sheet" not in text
+        # every session of the agenda, numbered as there, and the overall rating, each with boxes 1–5
+        sessions = outline["sessions"][0]["sessions"]
+        rows = " ".join(f"{s['number']} {s['title']}" for s in sessions)
+        for words in (
+            f"Evaluation form {load_packs(built).packs[name].title} "
+            "Workshop: Date: Your city or organisation (optional):",
+            f"How useful was each session for your work? No. Session 1 2 3 4 5 {rows} Overall 1 2 3 4 5 "
+            "How useful was the workshop as a whole for your work? What will you do next?",
+            "What was missing, or what should the trainers change? Anything else you want to tell us",
+        ):
+            assert words in last, (words, last)
+        html = (built.build_dir / ".coursepack" / f"{name}-{edition}" / "pack.html").read_text()
+        evaluation = html.split('id="handout-evaluation"')[1]
+        assert evaluation.count('<span class="box"></span>') == 5 * (len(sessions) + 1)
+        assert evaluation.count('class="write-line"') == 3 + 3 + 2  # lines to write on
+        assert evaluation.count('class="form-blank"') == 3  # workshop, date, city: not given, so blank
+    else:
+        assert "Evaluation form" not in text
+        for words in (
+            "Attendance sheet Workshop: Date: Trainer: No. Name City or organisation Email Signature "
+            "1 2 3 4 5 6 7 8 9 10 11 12 By signing, participants confirm",
+        ):
+            assert words in last, (words, last)
+        assert facts.page_sizes_mm[-1] == (297.0, 210.0)  # landscape, for room to write
     # PDF metadata
     assert facts.metadata["/Title"].startswith(load_packs(built).packs[name].title)
     assert facts.metadata["/Author"] == "The citydiplo project"
@@ -418,7 +461,9 @@ def test_real_course_packs(real_project, tmp_path):
 
 
 def test_german_edition(built):
-    assert main(["--root", str(built.root), "coursepack", "demo", "--edition", "trainer", "--language", "de"]) == 0
+    args = ["--root", str(built.root), "coursepack", "demo", "--edition", "trainer", "--language", "de"]
+    forms = ["--workshop", "Migration und Städte, Leipzig", "--date", "2027-03-15", "--certificate"]
+    assert main([*args, *forms]) == 0
     pdf = pdf_path(built, "demo", "trainer", "de")
     assert pdf.name == "demo-trainer-de.pdf"
     facts = inspect_pdf(pdf)
@@ -438,6 +483,30 @@ def test_german_edition(built):
     assert facts.outline[0][1] == "Inhalt"
     assert facts.broken_links == [] and facts.unembedded_fonts == []
     assert facts.tagged and facts.language == "de"
+    # the forms, in German, with the workshop's name and date
+    top = [t for lv, t, _ in facts.outline if lv == 1]
+    assert top[-3:] == ["Anhang Glossar", "Anwesenheitsliste", "Teilnahmebescheinigung"]
+    assert "Workshop: Migration und Städte, Leipzig Datum: 15. März 2027 Trainerin oder Trainer:" in text
+    assert "Nr. Name Stadt oder Organisation E-Mail Unterschrift 1 2 3" in text
+    certificate = normalise(facts.text[-1])
+    for words in (
+        "Teilnahmebescheinigung Hiermit wird bestätigt, dass Name der oder des Teilnehmenden am Workshop "
+        "Migration und Städte, Leipzig am 15. März 2027 teilgenommen hat.",
+        "Der Workshop folgte der Kursmappe „Ein Demo-Modul zum GFMD“. Er umfasste 3 Stunden und 40 Minuten Einheiten.",
+        "Ort und Datum Trainerin oder Trainer (Name und Unterschrift)",
+    ):
+        assert words in certificate, (words, certificate)
+    # the tagged PDF: the untranslated chapters are English (/Lang en on their part of the
+    # structure tree), the rest (cover, contents, agenda, glossary, forms) German
+    elements = structure_languages(pdf)
+    chapter_pages = {page for lv, t, page in facts.outline if lv == 1 and t[0].isdigit()}
+    headings = [(e.page, e.language) for e in elements if e.tag == "H1"]
+    assert {page for page, _ in headings} >= chapter_pages | {p for _, _, p in facts.outline}
+    for page, language in headings:
+        assert language == ("en" if page in chapter_pages else "de"), (page, language, headings)
+    assert sum(e.own_language == "en" for e in elements) >= len(outline["chapters"])
+    paragraphs = {e.language for e in elements if e.tag == "P" and e.page in chapter_pages}
+    assert paragraphs == {"en", "de"}  # the English text and the German note that it is not translated
 
 
 # ------------------------------------------------------------- the trainer's kit
@@ -671,10 +740,36 @@ def test_table_header_cells_get_a_scope():
     )
 
 
-def test_half_day_agenda_from_the_command_line(cp_project):
-    """``--start`` and ``--day half`` reach the printed agenda; its times add up."""
+#: A workshop name and participants' names aimed at every parser on the way
+#: (Jinja, HTML, TeX, MyST): they must come out as the text they are.
+HOSTILE_WORKSHOP = (
+    "Cities & migration {{ 7*7 }} <script>alert(1)</script> \\input{/etc/passwd} {entity}`gfmd` {% raw %}"
+)
+HOSTILE_NAMES = ["Anna Müller", "José <b>García</b> {{ 7*7 }}", "Dr. \\input{x} [x](javascript:alert(1)) Ünal"]
+
+
+def text_left_edge_mm(page) -> float | None:
+    """Where the leftmost text of a PDF page starts, in mm from the left edge."""
+    xs = []
+
+    def visit(text, cm, tm, font, size):
+        if text.strip():
+            xs.append(tm[4] * cm[0] + tm[5] * cm[2] + cm[4])
+
+    page.extract_text(visitor_text=visit)
+    return round(min(xs) * 25.4 / 72, 1) if xs else None
+
+
+def test_half_day_duplex_pack_with_certificates_from_the_command_line(cp_project, tmp_path):
+    """``--start`` and ``--day half`` reach the printed agenda (its times add
+    up); ``--duplex`` starts every chapter on a right-hand page with mirrored
+    margins; ``--workshop``, ``--date`` and ``--certificate-names`` fill the
+    forms, one certificate per name, every value printed as the text it is."""
+    names = tmp_path / "names.txt"
+    names.write_text("\ufeff" + HOSTILE_NAMES[0] + "\n\n  " + "\n".join(HOSTILE_NAMES[1:]) + "\n", encoding="utf-8")
     args = ["--root", str(cp_project.root), "coursepack", "demo", "--edition", "trainer"]
-    assert main([*args, "--start", "13:30", "--day", "half"]) == 0
+    forms = ["--workshop", HOSTILE_WORKSHOP, "--date", "2027-03-15", "--certificate-names", str(names)]
+    assert main([*args, "--start", "13:30", "--day", "half", "--duplex", *forms]) == 0
     outline = outline_json(cp_project, "demo", "trainer")
     [agenda] = agendas(outline, load_packs(cp_project).agenda, "half", "13:30", print_strings(cp_project, "en"))
     assert_times_add_up(agenda, "13:30")
@@ -684,3 +779,207 @@ def test_half_day_agenda_from_the_command_line(cp_project):
     text = normalise(inspect_pdf(pdf_path(cp_project, "demo", "trainer")).full_text())
     assert "Half day, from 13:30 to 16:10" in text
     assert "13:30–13:45 1 Welcome and aims 15" in text and "Lunch break" not in text
+
+    # duplex: the contents, the agenda, every chapter, the glossary and each form start on a
+    # right-hand (odd) page; the pages left empty for that have no running heads either
+    facts = inspect_pdf(pdf_path(cp_project, "demo", "trainer"))
+    starts = [(title, page + 1) for level, title, page in facts.outline if level == 1]
+    assert [title for title, _ in starts] == [
+        "Contents",
+        "Agenda",
+        "1 A demo module on the GFMD",
+        "2 The basics",
+        "3 Practice",
+        "Appendix Glossary",
+        "Attendance sheet",
+        "Certificate of participation",
+    ]
+    assert all(page % 2 == 1 for _, page in starts), starts
+    empty = [index + 1 for index, page_text in enumerate(facts.text) if not page_text.strip()]
+    assert empty and all(page % 2 == 0 for page in empty)
+    # mirrored margins: the wider margin (25 mm) is inside, by the binding
+    from pypdf import PdfReader
+
+    reader = PdfReader(str(pdf_path(cp_project, "demo", "trainer")))
+    edges = {index + 1: text_left_edge_mm(page) for index, page in enumerate(reader.pages) if index}
+    body_pages = [page for page, edge in edges.items() if edge is not None and facts.page_sizes_mm[page - 1][0] == 210]
+    assert {edges[page] for page in body_pages if page % 2} == {25.0}
+    assert {edges[page] for page in body_pages if page % 2 == 0} == {17.0}
+
+    # one certificate per name, each on its own sheet; the names and the workshop as typed
+    pages = [normalise(page_text) for page_text in facts.text]
+    certificates = [page for page in pages if page.startswith("City diplomacy on migration: a handbook Certificate")]
+    assert len(certificates) == len(HOSTILE_NAMES)
+
+    def squash(words: str) -> str:  # a long line may wrap after a "/"
+        return re.sub(r"\s+", "", words)
+
+    for name, page in zip(HOSTILE_NAMES, certificates, strict=True):
+        said = f"This is to confirm that {name} took part in the workshop {HOSTILE_WORKSHOP} on 15 March 2027."
+        assert squash(said) in squash(page)
+        assert "It had 2 hours and 25 minutes of sessions." in page  # the half day's 145 minutes
+    assert squash(f"Workshop: {HOSTILE_WORKSHOP} Date: 15 March 2027 Trainer:") in squash(text)
+    html = (cp_project.build_dir / ".coursepack" / "demo-trainer" / "pack.html").read_text()
+    assert "<script>" not in html and "<b>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "{{ 7*7 }}" in html and "49" not in text
+    assert "{% raw %}" in html and "&amp;lt;" not in html  # escaped once, not twice
+
+
+# ------------------------------------------------------------- forms: bad input
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--date", "15.03.2027"], "citydiplo: --date: '15.03.2027' is not a date: write YYYY-MM-DD, e.g. 2027-03-15"),
+        (["--date", "2027-02-30"], "--date: '2027-02-30' is not a date"),
+        (["--workshop", "  "], "--workshop: the workshop's name is empty"),
+        (["--workshop", "A\x1bB"], "--workshop: the name holds a control character"),
+        (["--certificate", "--date", "2027-03-15"], "--certificate needs --workshop: a certificate names"),
+        (["--certificate", "--workshop", "W"], "--certificate needs --date"),
+        (["--certificate-names", "NAMES", "--workshop", "W", "--date", "2027-03-15"], "NAMES:3: not UTF-8 text"),
+        (["--certificate-names", "MISSING", "--workshop", "W"], "--certificate-names: MISSING: cannot be read"),
+        (
+            ["--certificate-names", "LONG", "--workshop", "W", "--date", "2027-03-15"],
+            "LONG:2: a name of 101 characters",
+        ),
+        (["--certificate-names", "EMPTY", "--workshop", "W", "--date", "2027-03-15"], "EMPTY: no names in it"),
+    ],
+)
+def test_bad_form_options_stop_before_anything_is_written(cp_project, tmp_path, capsys, options, message):
+    files = {
+        "NAMES": b"Anna\nBen\nJos\xe9\n",  # Latin-1, not UTF-8, on line 3
+        "MISSING": None,
+        "LONG": ("Anna\n" + "x" * 101 + "\n").encode(),
+        "EMPTY": b"\n  \n",
+    }
+    for key, data in files.items():
+        path = tmp_path / key.lower()
+        if data is not None:
+            path.write_bytes(data)
+        options = [str(path) if option == key else option for option in options]
+        message = message.replace(key, str(path))
+    assert main(["--root", str(cp_project.root), "coursepack", "demo", *options]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not (cp_project.build_dir / "coursepacks").exists()
+    assert not (cp_project.handbook_dir / "_coursepacks").exists()
+
+
+def test_certificate_names_file(tmp_path):
+    path = tmp_path / "names.txt"
+    path.write_text("\ufeffAnna  Müller\r\n\r\n   \n Ben Okafor \n", encoding="utf-8")
+    assert read_names(path) == ("Anna Müller", "Ben Okafor")  # BOM, CRLF, blank lines and spaces tidied
+    details = workshop_details("Migration and cities,  Leipzig", "2027-03-15", names_file=path)
+    assert details == Workshop(
+        "Migration and cities, Leipzig", dt.date(2027, 3, 15), True, ("Anna Müller", "Ben Okafor")
+    )
+    assert workshop_details() == Workshop()
+    with pytest.raises(HandoutError, match=r"names.txt:1: the name holds a control character"):
+        path.write_bytes(b"A\x07B\n")
+        read_names(path)
+
+
+def test_handouts_per_edition():
+    """The evaluation form rates the agenda's sessions (participant edition);
+    the attendance sheet has a page per day (trainer edition); certificates
+    come in the edition built, one per name or one with a blank line."""
+    strings = {**print_strings(load_project(REPO), "en")}
+    agenda_settings = AgendaSettings()
+    days = [
+        {**make_agenda(DEMO_SESSIONS, "full", "09:00", agenda_settings.breaks["full"]), "title": "Module A"},
+        {**make_agenda(DEMO_SESSIONS[:3], "full", "09:00", agenda_settings.breaks["full"]), "title": "Module B"},
+    ]
+    chapters = [{"number": "1", "title": "Page one"}, {"number": "2", "title": "Page two"}]
+
+    def forms(edition, workshop=None, agenda=days):
+        return handouts(workshop or Workshop(), edition, agenda, chapters, "The pack", strings, format_date, "en")
+
+    participant = forms("participant")
+    assert participant["attendance"] == [] and participant["certificates"] == []
+    groups = participant["evaluation"]["groups"]
+    assert [g["title"] for g in groups] == ["Module A", "Module B"] and participant["evaluation"]["several"]
+    assert [r["number"] for r in groups[0]["rows"]] == [s["number"] for s in DEMO_SESSIONS]
+    assert [r["title"] for r in groups[1]["rows"]] == ["Welcome", "Input", "Case"]
+    # a pack without a session table rates its chapters
+    assert forms("participant", agenda=[])["evaluation"]["groups"][0]["rows"][1] == {"number": "2", "title": "Page two"}
+
+    workshop = Workshop("Leipzig <b>", dt.date(2027, 3, 15), True, ("Ann", "Ben & Co"))
+    trainer = forms("trainer", workshop)
+    assert trainer["evaluation"] is None
+    assert [s["heading"] for s in trainer["attendance"]] == [
+        "Attendance sheet, day 1 of 2",
+        "Attendance sheet, day 2 of 2",
+    ]
+    assert [s["module"] for s in trainer["attendance"]] == ["Module A", "Module B"]
+    assert [s["date"] for s in trainer["attendance"]] == ["15 March 2027", ""]  # --date is the first day
+    assert len(trainer["attendance"][0]["rows"]) == ATTENDANCE_ROWS
+    assert [c["name"] for c in trainer["certificates"]] == ["Ann", "Ben &amp; Co"]
+    assert trainer["fields"]["workshop"] == "Leipzig &lt;b&gt;"
+    assert trainer["certificates"][0]["scope"] == (
+        "The workshop followed the course pack “The pack”. It had 7 hours and 40 minutes of sessions."
+    )  # 360 + 100 minutes
+    one = forms("participant", Workshop("W", dt.date(2027, 3, 15), True))
+    assert [c["name"] for c in one["certificates"]] == [""]  # one page with a line for the name
+    assert [s["heading"] for s in forms("trainer", agenda=[])["attendance"]] == ["Attendance sheet"]
+
+
+def test_forms_in_german(built):
+    """The German words of the forms, from conf/print/strings.toml, for the
+    evaluation form too (the German pack built above is the trainer edition)."""
+    outdir = built.build_dir / ".coursepack" / "demo-participant"
+    outline = {**json.loads((outdir / "pack.json").read_text()), "language": "de"}
+    page = compose_html(
+        built,
+        load_packs(built).packs["demo"].in_language("de"),
+        "participant",
+        (outdir / "body.html").read_text(),
+        outline,
+        "https://example.org/",
+        workshop=Workshop("Städte <i>", dt.date(2027, 3, 15)),
+    )
+    evaluation = page.split('id="handout-evaluation"')[1]
+    for words in (
+        "Auswertungsbogen",
+        "Wie nützlich war jede Einheit für Ihre Arbeit?",
+        "Wie nützlich war der Workshop insgesamt für Ihre Arbeit?",
+        "Was tun Sie als Nächstes?",
+        '<span class="form-value">Städte &lt;i&gt;</span>',
+        '<span class="form-value">15. März 2027</span>',
+    ):
+        assert words in evaluation, words
+    english = print_strings(built, "en")
+    german = print_strings(built, "de")
+    form_keys = [key for key in english if key.startswith(("form_", "evaluation_", "attendance_", "certificate_"))]
+    assert len(form_keys) > 25 and all(
+        german[key] != english[key] for key in form_keys if key not in ("form_workshop", "attendance_name")
+    )
+
+
+def test_list_mentions_the_forms(cp_project, capsys):
+    assert main(["--root", str(cp_project.root), "coursepack", "--list"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("demo: A demo module on the GFMD (modules/demo/index)")
+    assert "evaluation form (participant edition)" in out and "attendance sheet (trainer edition)" in out
+
+
+def test_help_documents_the_form_and_duplex_options(capsys):
+    assert main(["coursepack", "--help"]) == 0
+    out = normalise(capsys.readouterr().out)
+    for option in ("--workshop TEXT", "--date YYYY-MM-DD", "--certificate ", "--certificate-names FILE", "--duplex"):
+        assert option in out, option
+    assert "evaluation form" in out and "attendance sheet" in out and "right-hand page" in out
+
+
+def test_parts_in_another_language_carry_lang_in_the_tagged_pdf(tmp_path):
+    """WeasyPrint writes only the document's language; citydiplo adds /Lang to
+    the structure elements of elements with a lang attribute."""
+    css = tmp_path / "print.css"
+    css.write_text("@page { size: A4 }")
+    out = tmp_path / "x.pdf"
+    html = (
+        '<html lang="de"><head><title>T</title></head><body><h1>Deutsch</h1><p>Ein Absatz.</p>'
+        '<div lang="en"><h1>English</h1><p>A paragraph.</p><p lang="de">Nicht übersetzt.</p></div></body></html>'
+    )
+    render_pdf(html, tmp_path, css, out)
+    found = [(e.tag, e.language) for e in structure_languages(out) if e.tag in ("H1", "P")]
+    assert found == [("H1", "de"), ("P", "de"), ("H1", "en"), ("P", "en"), ("P", "de")]
+    assert [e.own_language for e in structure_languages(out) if e.tag == "Div"] == ["en"]

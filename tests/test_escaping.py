@@ -4,6 +4,7 @@ opened — and the one escaping boundary (citydiplo.escape) is tested alone."""
 
 from __future__ import annotations
 
+import html
 import io
 import re
 
@@ -22,6 +23,8 @@ from citydiplo.escape import (
     myst_inline,
     myst_join,
     myst_url,
+    plain,
+    print_text,
 )
 from citydiplo.site.build import build_site
 
@@ -265,3 +268,21 @@ def test_templates_escape_what_they_forget():
     assert finalize(MyST("[a](b)")) == "[a](b)"
     assert finalize(3) == "3"
     assert finalize(None) == ""
+
+
+@pytest.mark.parametrize("payload", [*PAYLOADS, "\\input{/etc/passwd} \\write18{rm -rf /}", "a\nb\x00c"])
+def test_print_text_for_the_course_packs(payload):
+    """Values from the command line (a workshop's name, participants' names)
+    reach the course pack's autoescaping Jinja template through print_text:
+    escaped once, on one line, never evaluated."""
+    import jinja2
+
+    value = print_text(payload)
+    assert "<" not in value and ">" not in value and '"' not in value
+    assert "\n" not in value and "\x00" not in value
+    env = jinja2.Environment(autoescape=True)
+    page = env.from_string('<p title="{{ v }}">{{ v }}</p>').render(v=value)
+    assert page == f'<p title="{value}">{value}</p>'  # not escaped twice
+    assert html.unescape(str(value)) == plain(payload)  # the text itself, control characters made spaces
+    if "{{" in payload or "{%" in payload:
+        assert "{{" in page or "{%" in page  # printed, not evaluated

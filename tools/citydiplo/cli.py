@@ -186,6 +186,34 @@ def build_parser() -> argparse.ArgumentParser:
         default="full",
         help="the agenda for a full day (default) or a half day, from the module's session table",
     )
+    forms = p.add_argument_group(
+        "forms",
+        "Every pack ends with forms: the participant edition with an evaluation form (each session of the "
+        "agenda rated 1-5, overall usefulness, next steps, comments), the trainer edition with an attendance "
+        "sheet per workshop day (name, city or organisation, email, signature). Without --workshop and --date "
+        "they print lines to write on.",
+    )
+    forms.add_argument(
+        "--workshop", metavar="TEXT", help='the workshop\'s name on the forms, e.g. "Migration and cities, Leipzig"'
+    )
+    forms.add_argument("--date", metavar="YYYY-MM-DD", help="the workshop's (first) day on the forms, e.g. 2027-03-15")
+    forms.add_argument(
+        "--certificate",
+        action="store_true",
+        help="add a certificate of participation (needs --workshop and --date): one page with a blank line "
+        "for the participant's name",
+    )
+    forms.add_argument(
+        "--certificate-names",
+        metavar="FILE",
+        help="one certificate per name in FILE (UTF-8, one name per line, blank lines skipped); implies --certificate",
+    )
+    p.add_argument(
+        "--duplex",
+        action="store_true",
+        help="for double-sided printing: mirrored margins, and every chapter (and the contents, agenda, "
+        "glossary and forms) starts on a right-hand page, with an empty page inserted where needed",
+    )
     p.add_argument("--verbose", "-v", action="store_true", help="show Sphinx's progress")
 
     p = sub.add_parser("epub", help="validate, then build an EPUB of the whole handbook into build/epub/")
@@ -241,6 +269,11 @@ def cmd_build(project: Project, args) -> int:
             edition=None,
             start=None,
             day="full",
+            workshop=None,
+            date=None,
+            certificate=False,
+            certificate_names=None,
+            duplex=False,
             language=args.language,
             jobs=args.jobs,
             verbose=False,
@@ -367,6 +400,10 @@ def cmd_coursepack(project: Project, args) -> int:
     if args.list:
         for pack in settings.packs.values():
             print(f"{pack.name}: {pack.title} ({', '.join(pack.contents)})")
+        print(
+            "Each pack also holds the agenda of each module and, at the end, forms: an evaluation form "
+            "(participant edition) and an attendance sheet (trainer edition); --certificate adds certificates."
+        )
         return 0
     if args.all:
         jobs = [(pack, edition) for pack in settings.packs.values() for edition in EDITIONS]
@@ -384,6 +421,18 @@ def cmd_coursepack(project: Project, args) -> int:
         except AgendaError as exc:
             print(f"citydiplo: --start: {exc}", file=sys.stderr)
             return 2
+    from .print.handouts import HandoutError, workshop_details
+
+    try:
+        workshop = workshop_details(
+            getattr(args, "workshop", None),
+            getattr(args, "date", None),
+            getattr(args, "certificate", False),
+            getattr(args, "certificate_names", None),
+        )
+    except HandoutError as exc:
+        print(f"citydiplo: {exc}", file=sys.stderr)
+        return 2
     try:
         validate_vocab(project)
     except CoursePackError as exc:
@@ -405,6 +454,8 @@ def cmd_coursepack(project: Project, args) -> int:
                     status=status,
                     day=args.day,
                     start=args.start,
+                    workshop=workshop,
+                    duplex=getattr(args, "duplex", False),
                 )
             except CoursePackError as exc:
                 print(f"citydiplo: course pack {pack.name} ({edition}) failed:\n{exc}", file=sys.stderr)

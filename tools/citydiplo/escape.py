@@ -14,6 +14,8 @@ cannot open a role, a directive, raw HTML or a code fence.
 * :func:`myst_ident` — a name used in a label, a target or a path (checked,
   never escaped: a name that does not match is an error);
 * :func:`html_attr` / :func:`html_text` — raw HTML attribute values and text;
+* :func:`print_text` — a value for the course packs' HTML template (which
+  autoescapes): escaped here and marked as HTML, so it is escaped once;
 * :func:`script_json` — JSON inside a ``<script>`` element (JSON-LD, page data);
 * :func:`csv_cell` — a spreadsheet cell (no formula injection).
 
@@ -142,6 +144,18 @@ def html_text(text) -> str:
 
 def html_attr(text) -> str:
     return html.escape(str(text), quote=True)
+
+
+def print_text(text):
+    """A value from outside the project (the command line, a file of names)
+    for the course packs' Jinja template: control characters made spaces,
+    escaped for HTML text and attributes, and marked as markup
+    (:class:`markupsafe.Markup`), so the template's autoescaping leaves it
+    as it is. Nothing in it can open an element, an entity or a template
+    expression (the template prints values; it never parses them)."""
+    from markupsafe import Markup
+
+    return Markup(html_attr(plain(text)))
 
 
 def script_json(data, **dumps) -> str:

@@ -21,6 +21,7 @@ pages as the website, in a participant and a trainer edition.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import io
@@ -38,10 +39,13 @@ from ..config import Project
 from ..files import write_if_changed
 from ..graph.views import today as build_date
 from .agenda import DAYS, AgendaError, AgendaSettings, load_agenda_settings, make_agenda
+from .handouts import Workshop, handouts
 
 EDITIONS = ("participant", "trainer")
 PACKS_FILE = Path("conf") / "coursepacks.toml"
 PRINT_DIR = Path("conf") / "print"
+#: The extra rules for double-sided printing (``--duplex``), in ``conf/print/``
+DUPLEX_CSS = "duplex.css"
 PACK_SOURCE_DIR = "_coursepacks"
 GENERATED_PREFIXES = ("id/", "def/", "reference/generated/")
 LICENCE_NAMES = {
@@ -382,8 +386,12 @@ def compose_html(
     agenda_settings: AgendaSettings | None = None,
     day: str = "full",
     start: str | None = None,
+    workshop: Workshop | None = None,
+    duplex: bool = False,
 ) -> str:
-    """The whole pack as one HTML page: cover, colophon, contents, chapters, glossary."""
+    """The whole pack as one HTML page: cover, colophon, contents, chapters,
+    glossary and the forms (:mod:`citydiplo.print.handouts`); ``duplex`` adds
+    the rules for double-sided printing (``conf/print/duplex.css``)."""
     import jinja2
 
     language = outline.get("language", project.languages[0])
@@ -410,8 +418,27 @@ def compose_html(
     }
     from .builder import short_head
 
+    pack_agendas = agendas(outline, agenda_settings or AgendaSettings(), day, start, strings)
+    forms = handouts(
+        workshop or Workshop(),
+        edition,
+        pack_agendas,
+        outline["chapters"],
+        pack.title,
+        strings,
+        format_date,
+        language,
+    )
+    extra_css = ""
+    if duplex:
+        from markupsafe import Markup
+
+        extra_css = Markup((project.root / PRINT_DIR / DUPLEX_CSS).read_text(encoding="utf-8"))
     return template.render(
-        agendas=agendas(outline, agenda_settings or AgendaSettings(), day, start, strings),
+        agendas=pack_agendas,
+        forms=forms,
+        duplex=duplex,
+        extra_css=extra_css,
         pack_head=short_head(pack.short_title or pack.title, 40),
         colophon=colophon,
         pack=pack,
@@ -443,6 +470,53 @@ class _Collect(logging.Handler):
         self.messages.append(record.getMessage())
 
 
+@contextlib.contextmanager
+def languages_in_tags():
+    """Give the tagged PDF's structure elements the language of their HTML element.
+
+    WeasyPrint writes the document's language (``<html lang>``) into the
+    catalogue, but not the ``lang`` of the elements inside: an untranslated
+    chapter of a German pack (``<div lang="en">``, see
+    :meth:`citydiplo.print.builder.CoursePackBuilder.mark_untranslated`) would
+    be read aloud as German. While this is active, every structure element
+    made from an element with a ``lang`` attribute gets ``/Lang`` (PDF 1.7,
+    14.9.2); the others inherit it from their parent, up to the catalogue.
+    It wraps WeasyPrint's tagging function (``weasyprint.pdf.tags``); yields
+    False when that function is not there (another WeasyPrint), so that the
+    caller can say so."""
+    try:
+        import pydyf
+        from weasyprint.formatting_structure import boxes
+        from weasyprint.pdf import tags
+    except ImportError:  # pragma: no cover - WeasyPrint is a dependency
+        yield False
+        return
+    original = getattr(tags, "_build_box_tree", None)
+    if original is None:
+        yield False
+        return
+
+    def build_box_tree(box, parent, *args):
+        element = getattr(box, "element", None)
+        lang = None
+        if (
+            element is not None
+            and not isinstance(box, (boxes.PageBox, boxes.MarginBox))
+            and getattr(box, "element_tag", None) not in ("html", "body")
+        ):
+            lang = element.get("lang")
+        for struct in original(box, parent, *args):
+            if lang and "Lang" not in struct:
+                struct["Lang"] = pydyf.String(lang)
+            yield struct
+
+    tags._build_box_tree = build_box_tree
+    try:
+        yield True
+    finally:
+        tags._build_box_tree = original
+
+
 def render_pdf(html_text: str, base_dir: Path, stylesheet: Path, out: Path) -> int:
     """Render with WeasyPrint into ``out`` (atomically); returns the page count.
 
@@ -468,7 +542,13 @@ def render_pdf(html_text: str, base_dir: Path, stylesheet: Path, out: Path) -> i
         tmp = out.with_name(out.name + ".tmp")
         # PDF/UA-1: a tagged PDF (structure tree, language, title shown) that
         # screen readers can follow; about 20 % slower and 70 % larger.
-        document.write_pdf(tmp, pdf_variant="pdf/ua-1")
+        with languages_in_tags() as tagged:
+            document.write_pdf(tmp, pdf_variant="pdf/ua-1")
+        if not tagged and 'lang="' in html_text.split("<body", 1)[-1]:
+            collect.messages.append(
+                "this WeasyPrint has no weasyprint.pdf.tags._build_box_tree: the parts in another language "
+                "cannot be marked with /Lang (citydiplo.print.coursepack.languages_in_tags)"
+            )
     finally:
         wp_logger.removeHandler(collect)
         progress.setLevel(progress_level)
@@ -500,6 +580,8 @@ def build_pack(
     status=None,
     day: str = "full",
     start: str | None = None,
+    workshop: Workshop | None = None,
+    duplex: bool = False,
 ) -> PackResult:
     """Build one pack in one edition; returns where the PDF is and how long each step took."""
     if edition not in EDITIONS:
@@ -529,7 +611,9 @@ def build_pack(
     seconds["sphinx"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    page = compose_html(project, pack, edition, body, outline, settings.site_url, settings.agenda, day, workshop_start)
+    page = compose_html(
+        project, pack, edition, body, outline, settings.site_url, settings.agenda, day, workshop_start, workshop, duplex
+    )
     html_path = outdir / "pack.html"
     html_path.write_text(page, encoding="utf-8")
     out = pdf_path(project, pack.name, edition, language)

@@ -21,6 +21,7 @@ class PdfFacts:
     fonts: dict[str, bool]  # base font → embedded
     text: list[str] = field(default_factory=list)  # per page
     metadata: dict[str, str] = field(default_factory=dict)
+    page_sizes_mm: list[tuple[float, float]] = field(default_factory=list)  # (width, height) per page
     tagged: bool = False  # a structure tree, marked content (for screen readers)
     language: str = ""  # the document's /Lang
 
@@ -62,6 +63,11 @@ def _font_embedded(font) -> bool:
     return any(key in descriptor for key in ("/FontFile", "/FontFile2", "/FontFile3"))
 
 
+def _size_mm(page) -> tuple[float, float]:
+    box = page.mediabox
+    return (round(float(box.width) * 25.4 / 72, 1), round(float(box.height) * 25.4 / 72, 1))
+
+
 def inspect_pdf(path: Path, with_text: bool = True) -> PdfFacts:
     """Read the facts the tests check from a PDF."""
     from pypdf import PdfReader
@@ -73,7 +79,9 @@ def inspect_pdf(path: Path, with_text: bool = True) -> PdfFacts:
     internal, external = [], []
     fonts: dict[str, bool] = {}
     texts = []
+    sizes = []
     for index, page in enumerate(reader.pages):
+        sizes.append(_size_mm(page))
         for annot in page.get("/Annots", []) or []:
             annot = annot.get_object()
             if annot.get("/Subtype") != "/Link":
@@ -110,6 +118,60 @@ def inspect_pdf(path: Path, with_text: bool = True) -> PdfFacts:
         fonts=fonts,
         text=texts,
         metadata=metadata,
+        page_sizes_mm=sizes,
         tagged=marked and "/StructTreeRoot" in root,
         language=str(root.get("/Lang", "")),
     )
+
+
+@dataclass(frozen=True)
+class StructElement:
+    tag: str  # the structure type without "/", e.g. "H1", "P", "Div"
+    language: str  # its language: its own /Lang or the nearest ancestor's, else the document's
+    own_language: str  # its own /Lang, "" when it inherits
+    page: int | None  # page index (/Pg), when it has one
+
+
+def structure_languages(path: Path) -> list[StructElement]:
+    """Every element of a tagged PDF's structure tree, depth-first, with the
+    language a screen reader uses for it (PDF 1.7, 14.9.2: /Lang on the
+    element, else inherited from its parents, else the catalogue's)."""
+    from pypdf import PdfReader
+    from pypdf.generic import ArrayObject, DictionaryObject
+
+    reader = PdfReader(str(path))
+    pages = {page.indirect_reference.idnum: index for index, page in enumerate(reader.pages)}
+    root = reader.trailer["/Root"].get_object()
+    found: list[StructElement] = []
+
+    def kids(node) -> list:
+        k = node.get("/K")
+        if k is None:
+            return []
+        k = k.get_object()
+        return list(k) if isinstance(k, ArrayObject) else [k]
+
+    def walk(node, inherited: str) -> None:
+        for kid in kids(node):
+            obj = kid.get_object()
+            if not isinstance(obj, DictionaryObject) or obj.get("/Type") not in (None, "/StructElem"):
+                continue  # marked-content ids and object references
+            if "/S" not in obj:
+                continue
+            own = str(obj.get("/Lang", ""))
+            language = own or inherited
+            page = obj.get("/Pg")
+            found.append(
+                StructElement(
+                    tag=str(obj["/S"]).lstrip("/"),
+                    language=language,
+                    own_language=own,
+                    page=pages.get(page.idnum) if page is not None else None,
+                )
+            )
+            walk(obj, language)
+
+    tree = root.get("/StructTreeRoot")
+    if tree is not None:
+        walk(tree.get_object(), str(root.get("/Lang", "")))
+    return found
