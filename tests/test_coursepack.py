@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import io
 import itertools
 import json
 import re
@@ -37,7 +36,7 @@ from citydiplo.print.coursepack import (
     EDITIONS,
     CoursePackError,
     agendas,
-    build_pack,
+    build_packs,
     compose_html,
     format_date,
     load_packs,
@@ -429,9 +428,9 @@ def test_real_course_packs(real_project, tmp_path):
     chosen = combined + single[:1]
     covered = {page for name in combined for page in settings.packs[name].contents}
     assert covered >= {page for name in single for page in settings.packs[name].contents}
-    for name in chosen:
-        for edition in EDITIONS:
-            build_pack(project, settings.packs[name], edition, settings, status=io.StringIO())
+    jobs = [(settings.packs[name], edition) for name in chosen for edition in EDITIONS]
+    for pack, edition, result in build_packs(project, jobs, settings, workers=2):
+        assert not isinstance(result, CoursePackError), (pack.name, edition, str(result))
     for name in chosen:
         texts = {}
         for edition in EDITIONS:

@@ -214,7 +214,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="for double-sided printing: mirrored margins, and every chapter (and the contents, agenda, "
         "glossary and forms) starts on a right-hand page, with an empty page inserted where needed",
     )
-    p.add_argument("--verbose", "-v", action="store_true", help="show Sphinx's progress")
+    p.add_argument(
+        "--jobs",
+        "-j",
+        type=jobs_arg,
+        default="auto",
+        help="packs built at once with --all (default: auto, one per core, at most 4)",
+    )
+    p.add_argument("--verbose", "-v", action="store_true", help="show Sphinx's progress (one pack at a time)")
 
     p = sub.add_parser("epub", help="validate, then build an EPUB of the whole handbook into build/epub/")
     p.add_argument("--language", "-l", default=None, help="build language (default: the first in conf/citydiplo.toml)")
@@ -387,10 +394,26 @@ def cmd_serve(project: Project, args) -> int:
         return 1
 
 
-def cmd_coursepack(project: Project, args) -> int:
-    import io
+def pack_workers(jobs) -> int:
+    """How many packs to build at once: ``--jobs`` (``auto``: one per core, at most 4)."""
+    import os
 
-    from .print.coursepack import EDITIONS, CoursePackError, build_pack, load_packs, validate_vocab
+    if jobs in (None, "auto"):
+        return max(1, min(4, os.cpu_count() or 1))
+    return max(1, int(jobs))
+
+
+def _build_pack_verbose(build_pack, project, pack, edition, settings, options):
+    from .print.coursepack import CoursePackError
+
+    try:
+        return build_pack(project, pack, edition, settings, status=sys.stdout, **options)
+    except CoursePackError as exc:
+        return exc
+
+
+def cmd_coursepack(project: Project, args) -> int:
+    from .print.coursepack import EDITIONS, CoursePackError, build_pack, build_packs, load_packs, validate_vocab
 
     try:
         settings = load_packs(project)
@@ -441,24 +464,27 @@ def cmd_coursepack(project: Project, args) -> int:
     from .files import build_lock
 
     failed = 0
+    options = dict(
+        language=args.language,
+        day=args.day,
+        start=args.start,
+        workshop=workshop,
+        duplex=getattr(args, "duplex", False),
+    )
+    if args.verbose:
+        # Sphinx's progress on the terminal: one pack after the other
+        workers = 1
+        outcomes = (
+            (pack, edition, _build_pack_verbose(build_pack, project, pack, edition, settings, options))
+            for pack, edition in jobs
+        )
+    else:
+        workers = pack_workers(getattr(args, "jobs", "auto"))
+        outcomes = build_packs(project, jobs, settings, workers=workers, **options)
     with build_lock(project.build_dir, notify=notify):
-        for pack, edition in jobs:
-            status = sys.stdout if args.verbose else io.StringIO()
-            try:
-                result = build_pack(
-                    project,
-                    pack,
-                    edition,
-                    settings,
-                    language=args.language,
-                    status=status,
-                    day=args.day,
-                    start=args.start,
-                    workshop=workshop,
-                    duplex=getattr(args, "duplex", False),
-                )
-            except CoursePackError as exc:
-                print(f"citydiplo: course pack {pack.name} ({edition}) failed:\n{exc}", file=sys.stderr)
+        for pack, edition, result in outcomes:
+            if isinstance(result, CoursePackError):
+                print(f"citydiplo: course pack {pack.name} ({edition}) failed:\n{result}", file=sys.stderr)
                 failed += 1
                 continue
             for notice in result.notices:

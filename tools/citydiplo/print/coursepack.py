@@ -641,3 +641,32 @@ def validate_vocab(project: Project) -> None:
         for problem in problems:
             print(problem, file=sys.stderr)
         raise CoursePackError(f"{len(problems)} error(s) in vocab/ (listed above); no course pack was built")
+
+
+def _build_one(args: tuple) -> PackResult | CoursePackError:
+    project, pack, edition, settings, kwargs = args
+    try:
+        return build_pack(project, pack, edition, settings, status=io.StringIO(), **kwargs)
+    except CoursePackError as exc:
+        return exc
+
+
+def build_packs(project: Project, jobs: list[tuple[Pack, str]], settings: PackSettings, workers: int = 1, **kwargs):
+    """Build several (pack, edition) pairs, ``workers`` at a time in separate
+    processes (each pack is one Sphinx build and one WeasyPrint render, both
+    single-threaded). Yields ``(pack, edition, PackResult or CoursePackError)``
+    in the order of ``jobs``; a failed pack does not stop the others."""
+    tasks = [(project, pack, edition, settings, kwargs) for pack, edition in jobs]
+    if workers <= 1 or len(tasks) <= 1:
+        for task in tasks:
+            yield task[1], task[2], _build_one(task)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # spawn, not fork: the caller may have threads (a server, a browser driver)
+    with ProcessPoolExecutor(
+        max_workers=min(workers, len(tasks)), mp_context=multiprocessing.get_context("spawn")
+    ) as pool:
+        for task, outcome in zip(tasks, pool.map(_build_one, tasks), strict=True):
+            yield task[1], task[2], outcome
