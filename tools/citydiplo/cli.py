@@ -264,7 +264,7 @@ def notify(message: str) -> None:
 
 
 def cmd_build(project: Project, args) -> int:
-    from .graph.export import ExportError, export
+    from .graph.export import ExportError, copy_export, export
     from .site.build import BuildError, build_site
 
     if args.with_downloads:
@@ -291,9 +291,14 @@ def cmd_build(project: Project, args) -> int:
 
     dumped = []
 
-    def write_dump(_site: Path) -> None:
-        # The dump first, then the site: see citydiplo.site.build.
-        dumped.append(export(project))
+    def write_dump(site: Path) -> None:
+        # The dump first, then the site: see citydiplo.site.build. The HTML
+        # build has just written the same dump into the site (its dist/):
+        # copy that one rather than export again.
+        from .site.publish import SITE_DUMPS
+
+        written = SITE_DUMPS.pop(str((site / "dist").resolve()), None)
+        dumped.append(copy_export(project, written) if written is not None else export(project))
 
     try:
         out = build_site(

@@ -624,3 +624,20 @@ def export(project: Project, out: Path | None = None, data: list[Triple] | None 
     in_files = sum(1 for line in (tmp / f"{DUMP_NAME}.nt").read_bytes().splitlines() if line.strip())
     replace_dir(tmp, target)
     return ExportResult(directory=target, triples=len(set(data)), files=[target / f for f in files], in_files=in_files)
+
+
+def copy_export(project: Project, source: ExportResult, out: Path | None = None) -> ExportResult:
+    """Put a dump already written (``source``, e.g. the site's ``dist/``) into
+    ``out`` (default ``build/dist``) as :func:`export` would write it, atomically,
+    keeping the earlier versions already in ``out``: one export per build."""
+    target = out or project.build_dir / "dist"
+    tmp = target.with_name(target.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(source.directory, tmp)
+    if target.is_dir():
+        for old in sorted(target.iterdir()):
+            if old.is_dir() and VERSION_RE.match(old.name) and not (tmp / old.name).exists():
+                shutil.copytree(old, tmp / old.name)
+    replace_dir(tmp, target)
+    files = [target / path.relative_to(source.directory) for path in source.files]
+    return ExportResult(directory=target, triples=source.triples, files=files, in_files=source.in_files)

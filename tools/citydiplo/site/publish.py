@@ -39,7 +39,7 @@ from rdflib.namespace import DCTERMS, FOAF, ORG, OWL, RDF, RDFS, SKOS
 from ..config import Project
 from ..escape import script_json
 from ..files import write_if_changed
-from ..graph.export import NS, canonical, description, export, rdf_text, read_triples
+from ..graph.export import NS, ExportResult, canonical, description, export, rdf_text, read_triples
 from ..graph.views import GraphView
 from ..paths import is_slug, is_term, output_path
 
@@ -93,6 +93,12 @@ SCHEMA_OWN = {"organisedBy": "organizer", "host": "organizer", "pledgedBy": "cre
 class PublishResult:
     written: list[Path] = field(default_factory=list)
     unchanged: list[Path] = field(default_factory=list)
+    dump: ExportResult | None = None
+
+
+#: The dump each site build wrote (its folder → the export), so that
+#: ``citydiplo build`` copies it to build/dist instead of exporting twice.
+SITE_DUMPS: dict[str, ExportResult] = {}
 
 
 # ------------------------------------------------------------ descriptions
@@ -209,7 +215,8 @@ def write_site_files(project: Project, outdir: Path, files: list[Path] | None = 
     for rel, content in sorted(documents(project, data).items()):
         path = output_path(outdir, rel)
         (result.written if write_if_changed(path, content) else result.unchanged).append(path)
-    export(project, outdir / "dist", data=data)
+    result.dump = export(project, outdir / "dist", data=data)
+    SITE_DUMPS[str(outdir.resolve())] = result.dump
     return result
 
 
