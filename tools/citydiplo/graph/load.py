@@ -343,3 +343,37 @@ def load(project: Project) -> Vocab:
             vocab.blocks.setdefault(node, []).append(origin)
             vocab.origins.setdefault(node, origin)
     return vocab
+
+
+# ------------------------------------------------------------ one load per build
+#: The vocabulary a command has just loaded and validated, handed on to the
+#: Sphinx build it starts (in the same process), so that the files are read
+#: once per build. Keyed by the project's root; kept only while no file below
+#: vocab/ has changed since (their names, sizes and modification times).
+_HANDED_ON: dict[str, tuple[tuple, Vocab]] = {}
+
+
+def fingerprint(project: Project) -> tuple:
+    entries = []
+    for path in candidate_files(project):
+        try:
+            stat = path.stat()
+        except OSError:
+            continue
+        entries.append((str(path), stat.st_size, stat.st_mtime_ns))
+    return tuple(entries)
+
+
+def hand_on(vocab: Vocab) -> None:
+    """Keep ``vocab`` for the next :func:`take_over` of the same project."""
+    _HANDED_ON.clear()
+    _HANDED_ON[str(vocab.project.root.resolve())] = (fingerprint(vocab.project), vocab)
+
+
+def take_over(project: Project) -> Vocab | None:
+    """The vocabulary handed on for ``project`` if its files are unchanged
+    (then it is no longer kept), else None: load it."""
+    kept = _HANDED_ON.pop(str(project.root.resolve()), None)
+    if kept is None or kept[0] != fingerprint(project):
+        return None
+    return kept[1]

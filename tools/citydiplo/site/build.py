@@ -40,7 +40,7 @@ from sphinx.util.docutils import docutils_namespace, patch_docutils
 
 from ..config import Project
 from ..files import build_lock, recover_dir, replace_dir
-from ..graph.load import load
+from ..graph.load import hand_on, load
 from ..graph.validate import errors, validate
 from .search import index_site
 
@@ -162,7 +162,8 @@ def build_site(
             raise BuildError(f"--jobs must be a number or 'auto', got {jobs!r}") from None
         if n_jobs < 1:
             raise BuildError(f"--jobs must be at least 1, got {n_jobs}")
-    problems = errors(validate(load(project)))
+    vocab = load(project)
+    problems = errors(validate(vocab))
     if problems:
         for problem in problems:
             print(problem, file=sys.stderr)
@@ -178,6 +179,7 @@ def build_site(
         if out.is_dir():
             shutil.copytree(out, tmp, symlinks=True)
         overrides = {"language": language, "citydiplo_edition": edition, "citydiplo_validate": False}
+        hand_on(vocab)  # the Sphinx extension takes it over rather than read vocab/ again
         try:
             code = run_sphinx(project, tmp, doctrees, builder, overrides, n_jobs, status=status)
             reason = "Sphinx reported warnings (listed above)"

@@ -28,7 +28,7 @@ from sphinx.util.docutils import SphinxDirective, SphinxRole
 
 from .. import __version__
 from ..config import Project, load_project
-from ..graph.load import Vocab, load
+from ..graph.load import Vocab, load, take_over
 from ..graph.query import Query, QueryError, load_queries, make_store, run_query
 from ..graph.validate import errors, validate
 from ..graph.views import GraphView
@@ -96,7 +96,7 @@ def on_builder_inited(app) -> None:
     config = app.config
     project = load_project(config.citydiplo_root or Path(app.confdir).parent)
     language = config.language or "en"
-    vocab = load(project)
+    vocab = take_over(project) or load(project)
     problems = validate(vocab) if config.citydiplo_validate else list(vocab.problems)
     for problem in errors(problems):
         logger.warning(
