@@ -70,6 +70,25 @@ def test_search_finds_the_page_in_the_top_three(page, served_sites, edition, que
     assert not page.errors, page.errors
 
 
+@pytest.mark.parametrize(
+    ("edition", "query", "better", "expected"),
+    [
+        ("", "Freetwon", "freetown", "id/freetown.html"),
+        ("de", "Begleitveranstalltung", "begleitveranstaltung", "how-to/organise-a-side-event.html"),
+    ],
+)
+def test_search_corrects_a_typing_mistake(page, served_sites, edition, query, better, expected):
+    """A query that finds nothing is run again with its unknown word replaced by
+    the nearest word of a title or name, and the page says so."""
+    folder = f"{edition}/" if edition else ""
+    links = pagefind_results(page, f"{served_sites}{folder}search.html?q={quote(query)}")
+    assert expected in [link.removeprefix(served_sites + folder) for link in links[:3]], links[:5]
+    page.wait_for_function("document.querySelector('.cd-search-status').textContent.includes('“')")
+    status = page.inner_text(".cd-search-status")
+    assert query in status and better in status, status
+    assert not page.errors, page.errors
+
+
 def test_search_snippets_come_from_the_index(page, served_sites):
     """A query fetches index fragments, never whole pages, and never Sphinx's searchindex.js."""
     fetched = []

@@ -8,6 +8,12 @@
  * entry's name in any language, or its short name) is the query or holds all
  * its words: searchnames/<first two letters>.json, written by the build.
  *
+ * A query that finds nothing is corrected once: each word that no title or
+ * name holds is replaced by the nearest word that one does (one typing
+ * mistake, two for words of six letters or more: a letter added, missing,
+ * changed or two letters swapped), taken from the same searchnames/ shard, so
+ * a typo in the first two letters is not corrected.
+ *
  * Where Pagefind cannot load (file://, where browsers block its modules, or a
  * site built without it) Sphinx's own search runs instead, and only then is
  * its scripts and its whole index (searchindex.js) fetched.
@@ -105,6 +111,60 @@
     return merged.slice(0, 4);
   };
 
+  /* Optimal string alignment distance: insertions, deletions, substitutions
+   * and swaps of two neighbouring letters each cost 1. */
+  const distance = (a, b) => {
+    const rows = [];
+    for (let i = 0; i <= a.length; i++) rows.push([i, ...Array(b.length).fill(0)]);
+    for (let j = 0; j <= b.length; j++) rows[0][j] = j;
+    for (let i = 1; i <= a.length; i++) {
+      for (let j = 1; j <= b.length; j++) {
+        const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+        let d = Math.min(rows[i - 1][j] + 1, rows[i][j - 1] + 1, rows[i - 1][j - 1] + cost);
+        if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, rows[i - 2][j - 2] + 1);
+        rows[i][j] = d;
+      }
+    }
+    return rows[a.length][b.length];
+  };
+
+  /* The query with its unknown words replaced by the nearest known ones, or
+   * null when there is nothing to correct. Among equally near words, the one
+   * in the most titles and names wins, then the first in alphabetical order. */
+  const compare = (r, s) => r[0] - s[0] || r[1] - s[1] || (r[2] < s[2] ? -1 : r[2] > s[2] ? 1 : 0);
+  const corrected = async (query) => {
+    let changed = false;
+    const out = [];
+    for (const word of normalise(query).split(" ").filter(Boolean)) {
+      const key = wordKey(word);
+      if (key.length < 4 || STOPWORDS.has(word)) {
+        out.push(word);
+        continue;
+      }
+      const data = await shard(key.slice(0, 2));
+      if (data.words[key]) {
+        out.push(word);
+        continue;
+      }
+      const limit = key.length >= 6 ? 2 : 1;
+      let best = null;
+      let bestRank = null;
+      for (const [candidate, pages] of Object.entries(data.words)) {
+        if (Math.abs(candidate.length - key.length) > limit) continue;
+        const d = distance(key, candidate);
+        if (d > limit) continue;
+        const rank = [d, -pages.length, candidate];
+        if (bestRank === null || compare(rank, bestRank) < 0) {
+          best = candidate;
+          bestRank = rank;
+        }
+      }
+      out.push(best ?? word);
+      changed ||= best !== null;
+    }
+    return changed ? out.join(" ") : null;
+  };
+
   const start = async () => {
     if (window.location.protocol === "file:") throw new Error("Pagefind does not load from file://");
     const pagefind = await import(bundle + "pagefind.js"); // fails when the bundle is missing
@@ -186,11 +246,33 @@
         return;
       }
       status.textContent = words.searching;
+      let total = await show(query, filters, run_id);
+      if (total === null) return; // a newer query has started
+      if (!total && !Object.keys(filters).length) {
+        const better = await corrected(query);
+        if (better && run_id === current) {
+          total = await show(better, filters, run_id);
+          if (total === null) return;
+          if (total) {
+            status.textContent = words.corrected
+              .replace("{query}", query)
+              .replace("{better}", better)
+              .replace("{n}", String(total));
+            return;
+          }
+        }
+      }
+      status.textContent = total ? words.found.replace("{n}", String(total)) : words.none;
+    };
+
+    /* Show the results of one query; returns how many there are, or null
+     * when a newer query has started meanwhile. */
+    const show = async (query, filters, run_id) => {
       const [bets, search] = await Promise.all([
         Object.keys(filters).length ? [] : bestBets(query),
         pagefind.search(query, { filters }),
       ]);
-      if (run_id !== current) return;
+      if (run_id !== current) return null;
       const shown = new Set();
       for (const bet of bets) {
         const href = root + bet.url;
@@ -214,9 +296,10 @@
         more.hidden = next >= results.length;
       };
       await page();
+      if (run_id !== current) return null;
       more.onclick = page;
       const total = new Set([...bets.map((b) => b.url), ...results.map((r) => r.id)]).size;
-      status.textContent = total ? words.found.replace("{n}", String(results.length || bets.length)) : words.none;
+      return total ? results.length || bets.length : 0;
     };
     form.addEventListener("submit", (event) => {
       event.preventDefault();
