@@ -552,6 +552,7 @@ class Compiler:
                 rows=rows,
                 ui=ui_strings(view),
                 dated=kind.key in ("meetings", "documents"),
+                city_map=kind.key == "cities",
                 data=self.facets_script(kind, rows),
             )
         out["reference/generated/concept-schemes.md"] = self.env.get_template("schemes.md.j2").render(
