@@ -133,6 +133,8 @@ class Compiler:
         if view.is_term(node):
             name = myst_ident(view.term_name(node), TERM_NAME)
             return MyST(f"[{md(view.label(node))}]({base}def/{name}.md)")
+        if isinstance(node, URIRef) and str(node) in view.strings.get("terms", {}):
+            return md(view.label(node))  # a reused IRI with a name (a language: "German"), not its address
         if isinstance(node, URIRef):
             text = str(node)
             if text.startswith(("http://", "https://")):
