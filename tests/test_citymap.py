@@ -97,6 +97,7 @@ def test_hostile_labels_are_escaped_and_bad_coordinates_left_out(real_project):
     assert a.get("href") == 'x" onclick="hostile-town'
 
 
+@pytest.mark.slow
 def test_the_map_is_on_the_built_cities_page_in_both_editions(english_site, german_site, view):
     count = len(cities_with_coordinates(view))
     for site, caption in ((english_site, "Where the cities are"), (german_site, "Wo die Städte liegen")):

@@ -78,7 +78,7 @@ def test_a_broken_release_dump_is_a_clear_error(project):
     folder = project.root / "dist" / "0.0.1"
     folder.mkdir(parents=True)
     (folder / "citydiplo.nt.gz").write_bytes(b"not gzip")
-    with pytest.raises(DiffError, match="citydiplo.nt.gz: cannot read"):
+    with pytest.raises(DiffError, match=r"citydiplo\.nt\.gz: cannot read"):
         read_dump(folder)
     out, err = io.StringIO(), io.StringIO()
     with redirect_stdout(out), redirect_stderr(err):
