@@ -737,9 +737,14 @@ class Compiler:
             # entities or terms, and it is the slow part of an export): the same changes.
             result = diff_triples(view.project, read_dump(release), read_triples(view.project))
 
+            pages = view.entity_set | set(view.terms)  # IRIs with a page of their own (not datatypes)
+
             def item(change, removed: bool) -> MyST:
                 node = URIRef(change.iri)
-                shown = md(change.label or view.slug(node)) if removed else self.link(node, base)
+                if node in pages and not removed:
+                    shown = self.link(node, base)
+                else:
+                    shown = md(change.label if removed else view.label(node))
                 text = MyST(f"{shown} {myst_code(compact(view.project, change.iri))}")
                 if change.properties:
                     text = MyST(text + ": " + myst_join([myst_code(p) for p in change.properties]))
