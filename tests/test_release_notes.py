@@ -52,6 +52,7 @@ def test_without_an_earlier_release_the_page_says_how_to_keep_one(project):
     assert previous_release(project) is None
     page = notes(project)
     assert "No earlier release is kept" in page and "## Added" not in page
+    assert "`build/dist/<version>/`" in page  # code, not a raw <version> tag
 
 
 def test_latest_earlier_release_is_compared_and_hostile_labels_escaped(project):

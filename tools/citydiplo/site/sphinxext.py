@@ -498,14 +498,16 @@ class CityMapDirective(SphinxDirective):
 
 
 def on_doctree_resolved(app, doctree, docname) -> None:
-    """Draw each map with links the current builder resolves (``.html`` for
-    the site, ``.xhtml`` in the EPUB); other builders get nothing."""
+    """Draw each map with links the current builder resolves; builders other
+    than the website's get nothing (the EPUB would have to declare inline SVG
+    in its manifest, and the directory table below the map lists every city
+    anyway)."""
     maps = list(doctree.findall(city_map))
     if not maps:
         return
     state = state_for(app.env)
     html = ""
-    if app.builder.format == "html":
+    if app.builder.format == "html" and not app.builder.name.startswith("epub"):
         html = city_map_figure(state.view, lambda slug: app.builder.get_relative_uri(docname, f"id/{slug}"))
     for node in maps:
         node.replace_self(nodes.raw("", html, format="html") if html else [])
@@ -529,7 +531,7 @@ def setup(app):
     app.add_directive("exercise", ExerciseDirective)
     app.add_directive("trainer-note", TrainerNoteDirective)
     app.add_directive("city-map", CityMapDirective)
-    app.add_node(city_map, **{fmt: (_skip, None) for fmt in ("html", "epub", "latex", "text", "man", "texinfo")})
+    app.add_node(city_map, **{fmt: (_skip, None) for fmt in ("html", "latex", "text", "man", "texinfo")})
     app.add_transform(KeepTaskCheckboxes)
     app.add_transform(RestoreTaskCheckboxes)
     app.add_transform(UnwrapTitleNames)
