@@ -11,6 +11,8 @@ properties are named. The output is Markdown, ready for the release notes.
 
 from __future__ import annotations
 
+import gzip
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,12 +21,21 @@ from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, Triple
 
 from ..config import Project
 
-#: Dump files looked for in a folder, in this order.
-DUMP_FILES = (("citydiplo.nt", RdfFormat.N_TRIPLES), ("citydiplo.ttl", RdfFormat.TURTLE))
+#: Dump files looked for in a folder, in this order (a release kept in the
+#: repository's ``vocab/releases/<version>/`` may hold its N-Triples gzipped).
+DUMP_FILES = (
+    ("citydiplo.nt", RdfFormat.N_TRIPLES),
+    ("citydiplo.ttl", RdfFormat.TURTLE),
+    ("citydiplo.nt.gz", RdfFormat.N_TRIPLES),
+)
 SUFFIXES = {".nt": RdfFormat.N_TRIPLES, ".ttl": RdfFormat.TURTLE, ".jsonld": RdfFormat.JSON_LD}
+#: Where the repository keeps earlier releases (``vocab/releases/<version>/``).
+RELEASES_DIR = "releases"
 LABEL = "http://www.w3.org/2004/02/skos/core#prefLabel"
 RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 VERSION = "http://www.w3.org/2002/07/owl#versionInfo"
+#: A release folder's name: a version (0.1.0, 1.0.0-rc1, 0.1.0+6fe34a3).
+VERSION_NAME = re.compile(r"^[0-9][0-9A-Za-z.+-]*$")
 
 
 class DiffError(Exception):
@@ -53,21 +64,43 @@ def dump_file(path: Path) -> tuple[Path, RdfFormat]:
         for name, fmt in DUMP_FILES:
             if (path / name).is_file():
                 return path / name, fmt
-        raise DiffError(f"{path}: no citydiplo.nt or citydiplo.ttl in this folder")
+        raise DiffError(f"{path}: no citydiplo.nt or citydiplo.ttl (or citydiplo.nt.gz) in this folder")
     if not path.is_file():
         raise DiffError(f"{path}: no such file or folder")
-    fmt = SUFFIXES.get(path.suffix)
+    fmt = RdfFormat.N_TRIPLES if path.name.endswith(".nt.gz") else SUFFIXES.get(path.suffix)
     if fmt is None:
-        raise DiffError(f"{path}: not a dump file (.nt, .ttl or .jsonld)")
+        raise DiffError(f"{path}: not a dump file (.nt, .nt.gz, .ttl or .jsonld)")
     return path, fmt
 
 
 def read_dump(path: Path) -> list[Triple]:
     file, fmt = dump_file(path)
     try:
+        if file.name.endswith(".gz"):
+            with gzip.open(file, "rb") as stream:
+                return [q.triple for q in pyoxigraph.parse(stream.read(), format=fmt)]
         return [q.triple for q in pyoxigraph.parse(path=str(file), format=fmt)]
-    except (SyntaxError, ValueError) as exc:
+    except (SyntaxError, ValueError, OSError, EOFError) as exc:
         raise DiffError(f"{file}: cannot read: {exc}") from None
+
+
+def _version_key(name: str) -> tuple:
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"[.+-]", name))
+
+
+def previous_release(project: Project) -> Path | None:
+    """The latest earlier release kept in the repository (``vocab/releases/<version>/``
+    with a dump in it, other than the current version's), or None."""
+    folder = project.vocab_dir / RELEASES_DIR
+    if not folder.is_dir():
+        return None
+    found = []
+    for path in folder.iterdir():
+        if not (path.is_dir() and path.name != project.version and VERSION_NAME.match(path.name)):
+            continue
+        if any((path / name).is_file() for name, _ in DUMP_FILES):
+            found.append(path)
+    return max(found, key=lambda p: _version_key(p.name)) if found else None
 
 
 def descriptions(project: Project, triples: list[Triple]) -> dict[str, dict[str, set[str]]]:
@@ -103,15 +136,18 @@ def descriptions(project: Project, triples: list[Triple]) -> dict[str, dict[str,
     return out
 
 
-def _label(triples: list[Triple], iri: str) -> str:
-    node = NamedNode(iri)
-    labels = [
-        t.object
-        for t in triples
-        if t.subject == node and t.predicate.value in (LABEL, RDFS_LABEL) and isinstance(t.object, Literal)
-    ]
-    english = [lit.value for lit in labels if lit.language == "en"]
-    return (english or [lit.value for lit in labels] or [""])[0]
+def _labels(triples: list[Triple]) -> dict[str, str]:
+    """Each IRI's label: its English skos:prefLabel or rdfs:label, else any."""
+    found: dict[str, list] = {}
+    for t in triples:
+        labelled = isinstance(t.object, Literal) and isinstance(t.subject, NamedNode)
+        if labelled and t.predicate.value in (LABEL, RDFS_LABEL):
+            found.setdefault(t.subject.value, []).append(t.object)
+    out = {}
+    for iri, labels in found.items():
+        english = sorted(lit.value for lit in labels if lit.language == "en")
+        out[iri] = (english or sorted(lit.value for lit in labels))[0]
+    return out
 
 
 def _version(triples: list[Triple]) -> str:
@@ -120,17 +156,22 @@ def _version(triples: list[Triple]) -> str:
 
 
 def diff(project: Project, old: Path, new: Path) -> DataDiff:
-    before, after = read_dump(old), read_dump(new)
+    return diff_triples(project, read_dump(old), read_dump(new))
+
+
+def diff_triples(project: Project, before: list[Triple], after: list[Triple]) -> DataDiff:
+    """The changes from one dump's triples to another's."""
     a, b = descriptions(project, before), descriptions(project, after)
     result = DataDiff(_version(before), _version(after))
+    old_labels, new_labels = _labels(before), _labels(after)
     for iri in sorted(b.keys() - a.keys()):
-        result.added.append(Change(iri, _label(after, iri)))
+        result.added.append(Change(iri, new_labels.get(iri, "")))
     for iri in sorted(a.keys() - b.keys()):
-        result.removed.append(Change(iri, _label(before, iri)))
+        result.removed.append(Change(iri, old_labels.get(iri, "")))
     for iri in sorted(a.keys() & b.keys()):
         if a[iri] != b[iri]:
             props = sorted(p for p in a[iri].keys() | b[iri].keys() if a[iri].get(p) != b[iri].get(p))
-            result.changed.append(Change(iri, _label(after, iri), [compact(project, p) for p in props]))
+            result.changed.append(Change(iri, new_labels.get(iri, ""), [compact(project, p) for p in props]))
     return result
 
 

@@ -30,10 +30,17 @@ class Kind:
     key: str
     cls: str  # local name of the cd: class, or "" for concept schemes
     title: dict[str, str]
+    #: further cd: classes listed on the same page (not subclasses: a city department is no city)
+    also: tuple[str, ...] = ()
 
 
 KINDS = [
-    Kind("cities", "LocalGovernment", {"en": "Cities and local governments", "de": "Städte und Kommunen"}),
+    Kind(
+        "cities",
+        "LocalGovernment",
+        {"en": "Cities and local governments", "de": "Städte und Kommunen"},
+        also=("CityDepartment",),
+    ),
     Kind(
         "city-networks",
         "CityNetwork",
@@ -45,7 +52,12 @@ KINDS = [
         {"en": "International organisations and UN bodies", "de": "Internationale Organisationen und UN-Einrichtungen"},
     ),
     Kind("states", "StateBody", {"en": "States and government bodies", "de": "Staaten und staatliche Stellen"}),
-    Kind("initiatives", "Initiative", {"en": "Initiatives and mechanisms", "de": "Initiativen und Mechanismen"}),
+    Kind(
+        "initiatives",
+        "Initiative",
+        {"en": "Initiatives and mechanisms", "de": "Initiativen und Mechanismen"},
+        also=("FundOrCampaign",),
+    ),
     Kind("foundations", "Foundation", {"en": "Foundations and funders", "de": "Stiftungen und Geldgeber"}),
     Kind("businesses", "Business", {"en": "Businesses", "de": "Unternehmen"}),
     Kind(
@@ -160,9 +172,9 @@ class GraphView:
         """Each cd: class (and its subclasses) → the kind whose page lists it."""
         mapping: dict[URIRef, Kind] = {}
         for kind in KINDS:
-            root = URIRef(self.cd + kind.cls)
-            for cls in self.graph.transitive_subjects(RDFS.subClassOf, root):
-                mapping.setdefault(cls, kind)
+            for name in (kind.cls, *kind.also):
+                for cls in self.graph.transitive_subjects(RDFS.subClassOf, URIRef(self.cd + name)):
+                    mapping.setdefault(cls, kind)
         return mapping
 
     def main_class(self, node) -> URIRef | None:

@@ -38,6 +38,8 @@ from ..escape import (
     safe,
 )
 from ..files import write_if_changed
+from ..graph.diff import compact, diff_triples, previous_release, read_dump
+from ..graph.export import read_triples
 from ..graph.query import load_queries
 from ..graph.views import KINDS, GraphView, Kind, date_key, lang_value
 from ..paths import UnsafePath, output_path
@@ -133,6 +135,8 @@ class Compiler:
         if view.is_term(node):
             name = myst_ident(view.term_name(node), TERM_NAME)
             return MyST(f"[{md(view.label(node))}]({base}def/{name}.md)")
+        if isinstance(node, URIRef) and str(node) in view.strings.get("terms", {}):
+            return md(view.label(node))  # a reused IRI with a name (a language: "German"), not its address
         if isinstance(node, URIRef):
             text = str(node)
             if text.startswith(("http://", "https://")):
@@ -552,6 +556,7 @@ class Compiler:
                 rows=rows,
                 ui=ui_strings(view),
                 dated=kind.key in ("meetings", "documents"),
+                city_map=kind.key == "cities",
                 data=self.facets_script(kind, rows),
             )
         out["reference/generated/concept-schemes.md"] = self.env.get_template("schemes.md.j2").render(
@@ -582,6 +587,7 @@ class Compiler:
         out["reference/generated/upcoming.md"] = self.upcoming_page()
         out["reference/generated/access-routes-by-forum.md"] = self.routes_page()
         out["reference/generated/queries.md"] = self.queries_page()
+        out["reference/generated/release-notes.md"] = self.release_notes_page()
         return out
 
     def glossary_page(self) -> str:
@@ -719,6 +725,52 @@ class Compiler:
             for q in load_queries(view.project)
         ]
         return self.env.get_template("queries.md.j2").render(queries=queries, ui=ui_strings(view))
+
+    def release_notes_page(self) -> str:
+        """The data changelog since the latest earlier release kept in the
+        repository (``vocab/releases/<version>/``), computed from the current data."""
+        view, base = self.view, "../../"
+        release = previous_release(view.project)
+        ctx: dict = {"base": None}
+        if release is not None:
+            # The published data without the dataset description (its subjects are not
+            # entities or terms, and it is the slow part of an export): the same changes.
+            result = diff_triples(view.project, read_dump(release), read_triples(view.project))
+
+            pages = view.entity_set | set(view.terms)  # IRIs with a page of their own (not datatypes)
+
+            def item(change, removed: bool) -> MyST:
+                node = URIRef(change.iri)
+                if node in pages and not removed:
+                    shown = self.link(node, base)
+                else:
+                    shown = md(change.label if removed else view.label(node))
+                text = MyST(f"{shown} {myst_code(compact(view.project, change.iri))}")
+                if change.properties:
+                    text = MyST(text + ": " + myst_join([myst_code(p) for p in change.properties]))
+                return text
+
+            sections = [
+                (view.ui("release_added"), result.added, False),
+                (view.ui("release_removed"), result.removed, True),
+                (view.ui("release_changed"), result.changed, False),
+            ]
+            rel = release.relative_to(view.project.root).as_posix()
+            ctx = {
+                "base": f"{rel}/",
+                "old_version": result.old_version,
+                "new_version": result.new_version,
+                "command": f"citydiplo diff {rel} build/dist",
+                "counts": view.ui("release_counts").format(
+                    added=len(result.added), removed=len(result.removed), changed=len(result.changed)
+                ),
+                "sections": [
+                    {"title": title, "entries": [item(c, removed) for c in changes]}
+                    for title, changes, removed in sections
+                    if changes
+                ],
+            }
+        return self.env.get_template("release-notes.md.j2").render(ui=ui_strings(view), **ctx)
 
 
 def compile_pages(view: GraphView) -> dict[str, str]:

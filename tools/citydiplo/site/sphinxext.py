@@ -33,6 +33,7 @@ from ..graph.query import Query, QueryError, load_queries, make_store, run_query
 from ..graph.validate import errors, validate
 from ..graph.views import GraphView
 from .checks import setup_checks
+from .citymap import city_map_figure
 from .compile import GENERATED_DIRS, compile_pages, sync
 
 logger = logging.getLogger(__name__)
@@ -557,6 +558,41 @@ class FacilitatorNoteDirective(SphinxDirective):
             )
 
 
+class city_map(nodes.General, nodes.Element):
+    """Where the map of the cities goes; replaced by its SVG once the builder
+    knows each entity page's address (:func:`on_doctree_resolved`)."""
+
+
+class CityMapDirective(SphinxDirective):
+    """``city-map``: the map of the cities (:mod:`citydiplo.site.citymap`)."""
+
+    has_content = False
+
+    def run(self):
+        note_use(self.env)
+        return [city_map()]
+
+
+def on_doctree_resolved(app, doctree, docname) -> None:
+    """Draw each map with links the current builder resolves; builders other
+    than the website's get nothing (the EPUB would have to declare inline SVG
+    in its manifest, and the directory table below the map lists every city
+    anyway)."""
+    maps = list(doctree.findall(city_map))
+    if not maps:
+        return
+    state = state_for(app.env)
+    html = ""
+    if app.builder.format == "html" and not app.builder.name.startswith("epub"):
+        html = city_map_figure(state.view, lambda slug: app.builder.get_relative_uri(docname, f"id/{slug}"))
+    for node in maps:
+        node.replace_self(nodes.raw("", html, format="html") if html else [])
+
+
+def _skip(self, node):
+    raise nodes.SkipNode
+
+
 def setup(app):
     app.add_config_value("citydiplo_root", None, "env", types=[str, type(None)])
     app.add_config_value("citydiplo_edition", "participant", "env", types=[str])
@@ -571,6 +607,8 @@ def setup(app):
     app.add_directive("exercise", ExerciseDirective)
     app.add_directive("trainer-note", TrainerNoteDirective)
     app.add_directive("facilitator-note", FacilitatorNoteDirective)
+    app.add_directive("city-map", CityMapDirective)
+    app.add_node(city_map, **{fmt: (_skip, None) for fmt in ("html", "latex", "text", "man", "texinfo")})
     app.add_transform(KeepTaskCheckboxes)
     app.add_transform(RestoreTaskCheckboxes)
     app.add_transform(UnwrapTitleNames)
@@ -580,6 +618,7 @@ def setup(app):
     app.connect("env-merge-info", on_env_merge_info)
     app.connect("doctree-read", on_doctree_read)
     app.connect("html-page-context", on_html_page_context)
+    app.connect("doctree-resolved", on_doctree_resolved)
     app.connect("build-finished", on_build_finished)
     setup_checks(app)
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True, "env_version": 1}
