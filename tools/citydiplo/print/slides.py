@@ -49,10 +49,10 @@ from .coursepack import (
 )
 
 SLIDES_DIR = "slides"
-#: What a slide holds, in lines of 24-pt text at about 44 characters
-CHARS_PER_LINE = 44
+#: What a slide holds: lines of 24-pt text of about 50 characters (measured on the real slides)
+CHARS_PER_LINE = 50
 TITLE_CHARS = 40
-LINES_PER_SLIDE = 6
+LINES_PER_SLIDE = 7
 #: The room for a diagram under a slide's title (mm): the page less margins and a two-line title
 DIAGRAM_BOX = (226.0, 84.0)
 
@@ -72,6 +72,7 @@ class Slide:
     continued: bool = False
     svg: str = ""
     size: tuple[float, float] = (0, 0)  # of the diagram on the slide, in mm
+    links: list[dict] = field(default_factory=list)  # over the diagram's boxes: href, label, box (mm)
 
 
 @dataclass
@@ -128,7 +129,7 @@ def split_items(items: list[str], title: str) -> list[list[str]]:
     groups: list[list[str]] = [[]]
     used = 0.0
     for item in items:
-        need = lines_of(item) + 0.3
+        need = lines_of(item) + 0.25
         if groups[-1] and used + need > room:
             groups.append([])
             used = 0.0
@@ -179,8 +180,8 @@ def plan(outline: dict, strings: dict[str, str], diagrams: dict[str, object]) ->
             if key in seen or key not in diagrams:
                 continue
             seen.add(key)
-            title, svg, size = diagrams[key]
-            slides.append(Slide("diagram", title, svg=svg, size=size))
+            title, svg, size, spots = diagrams[key]
+            slides.append(Slide("diagram", title, svg=svg, size=size, links=spots))
     return slides, warnings
 
 
@@ -204,7 +205,17 @@ def draw_diagrams(project: Project, language: str, outline: dict) -> dict[str, t
         svg = render_svg(diagram, lambda slug: project.id_ns + slug, f"slide{serial}")
         # the largest size that fits the slide below its title, in proportion
         scale = min(DIAGRAM_BOX[0] / diagram.width, DIAGRAM_BOX[1] / diagram.height)
-        found[key] = (diagram.title, svg, (round(diagram.width * scale, 1), round(diagram.height * scale, 1)))
+        size = (round(diagram.width * scale, 1), round(diagram.height * scale, 1))
+        # WeasyPrint draws no links inside an SVG: a link over each box makes it one in the PDF
+        spots = [
+            {
+                "href": project.id_ns + box.slug,
+                "label": box.label,
+                "box": tuple(round(v * scale, 2) for v in (box.x, box.y, box.w, box.h)),
+            }
+            for box in diagram.boxes
+        ]
+        found[key] = (diagram.title, svg, size, spots)
     return found
 
 

@@ -622,7 +622,7 @@ def visit_forum_diagram_html(translator, node) -> None:
 
     from ..escape import html_attr
 
-    svg = render_svg(diagram, href, id_prefix=f"cd-diagram{node['serial']}")
+    svg = render_svg(diagram, href, id_prefix=f"cd-diagram{node['serial']}", xlink=builder.name.startswith("epub"))
     translator.body.append(
         f'<div class="forum-diagram-scroll" tabindex="0" role="region" aria-label="{html_attr(diagram.title)}">'
         f"{svg}</div>\n"
