@@ -178,3 +178,16 @@ def test_slides_command_mistakes(project, capsys):
         build_slides(project, "nowhere")
     assert print_strings(project, "de")["slides_session"] == "Einheit {number}"
     assert not Path(project.build_dir / "slides").exists()
+
+
+def test_slides_are_offered_as_downloads(real_project, tmp_path):
+    import dataclasses
+
+    from citydiplo.site.theme import download_files
+
+    project = dataclasses.replace(real_project, build_dir=tmp_path)
+    module = [(path, name) for path, name, _ in download_files(project, "modules/gfmd/index", "de")]
+    assert (tmp_path / "slides" / "gfmd-de.pdf", "slides-gfmd-de.pdf") in module
+    assert not any(name.startswith("slides-imrf") for _, name in module)
+    trainers = [name for _, name, _ in download_files(project, "routes/trainers", "en")]
+    assert {"slides-gfmd.pdf", "slides-imrf.pdf", "slides-grf.pdf", "slides-forum-access.pdf"} <= set(trainers)

@@ -20,7 +20,7 @@ examples:
   citydiplo validate                 check the knowledge graph (vocab/)
   citydiplo build                    validate, build the site and the dump (the main job)
   citydiplo build --edition trainer  the site with trainer notes, into build/html-trainer
-  citydiplo build --with-downloads   the site with the course packs and the EPUB in downloads/
+  citydiplo build --with-downloads   the site with the course packs, the slides and the EPUB in downloads/
   citydiplo export                   the dump alone, into build/dist/
   citydiplo coursepack gfmd --edition trainer
                                      a PDF course pack, into build/coursepacks/gfmd-trainer.pdf
@@ -121,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--with-downloads",
         action="store_true",
         help="first build every course pack (both editions) and the EPUB in the build language, "
-        "and put them in the site's downloads/ (slow: WeasyPrint)",
+        "and the slides of every module, and put them in the site's downloads/ (slow: WeasyPrint)",
     )
     p.add_argument("--jobs", "-j", type=jobs_arg, default="auto", help="parallel Sphinx workers (default: auto)")
 
@@ -257,7 +257,8 @@ def cmd_build(project: Project, args) -> int:
             jobs=args.jobs,
             verbose=False,
         )
-        if cmd_coursepack(project, downloads) or cmd_epub(project, downloads):
+        slides = argparse.Namespace(module=None, all=True, language=args.language, workshop="", date="", verbose=False)
+        if cmd_coursepack(project, downloads) or cmd_epub(project, downloads) or cmd_slides(project, slides):
             print("citydiplo: build failed: the downloads could not be built (see above)", file=sys.stderr)
             return 1
 
