@@ -245,8 +245,9 @@ def architecture(view, per_row: int = PER_ROW) -> Diagram:
     return diagram
 
 
-def routes(view, forum_slug: str) -> Diagram:
-    """One forum's routes for local governments and what each runs through."""
+def routes(view, forum_slug: str, wide: bool = False) -> Diagram:
+    """One forum's routes for local governments and what each runs through
+    (``wide``: wider columns, for a 16:9 slide)."""
     forum = view.slugs.get(forum_slug)
     known = [view.slug(f) for f in forums_with_routes(view)]
     if forum is None or forum_slug not in known:
@@ -290,8 +291,9 @@ def routes(view, forum_slug: str) -> Diagram:
         edges=edges,
         relations=relations,
         legend=[("route", view.label(_cd(view, "route"))), ("via", via_word)] if via_slugs else [],
+        width=1000 if wide else WIDTH,
     )
-    _layout_columns(diagram, route_slugs, via_slugs)
+    _layout_columns(diagram, route_slugs, via_slugs, (230, 360, 0) if wide else (170, 230, 0))
     return diagram
 
 
@@ -301,7 +303,7 @@ def diagram_for(view, kind: str, forum: str | None = None, wide: bool = False) -
     if kind == "architecture" and not forum:
         return architecture(view, per_row=6 if wide else PER_ROW)
     if kind == "routes" and forum:
-        return routes(view, forum)
+        return routes(view, forum, wide=wide)
     raise DiagramError(
         f"write `architecture` or `routes FORUM` (a forum's slug), not {' '.join(filter(None, [kind, forum]))!r}"
     )
@@ -350,13 +352,14 @@ def _layout_rows(diagram: Diagram, per_row: int, tiers: list[list[Box]]) -> None
     diagram.height = _with_legend(diagram, y - GAP * 2)
 
 
-def _layout_columns(diagram: Diagram, route_slugs: list[str], via_slugs: list[str]) -> None:
-    """Forum on the left, routes in the middle, the bodies they run through on the right."""
-    columns = [
-        (MARGIN, 170),
-        (MARGIN + 170 + 56, 230),
-        (MARGIN + 170 + 56 + 230 + 56, WIDTH - 2 * MARGIN - 170 - 230 - 112),
-    ]
+def _layout_columns(
+    diagram: Diagram, route_slugs: list[str], via_slugs: list[str], widths: tuple[int, int, int]
+) -> None:
+    """Forum on the left, routes in the middle, the bodies they run through on
+    the right; ``widths`` of the columns (0: the rest)."""
+    one, two, three = widths
+    three = three or diagram.width - 2 * MARGIN - one - two - 112
+    columns = [(MARGIN, one), (MARGIN + one + 56, two), (MARGIN + one + 56 + two + 56, three)]
     by_slug = {box.slug: box for box in diagram.boxes}
 
     def stack(slugs: list[str], column: tuple[float, float]) -> float:
