@@ -367,10 +367,22 @@ def cmd_serve(project: Project, args) -> int:
         return 1
 
 
+def vocab_is_valid(project: Project) -> bool:
+    """Before PDFs are built: vocab/ has no errors (else they are printed)."""
+    from .print.coursepack import CoursePackError, validate_vocab
+
+    try:
+        validate_vocab(project)
+    except CoursePackError as exc:
+        print(f"citydiplo: {exc}", file=sys.stderr)
+        return False
+    return True
+
+
 def cmd_coursepack(project: Project, args) -> int:
     import io
 
-    from .print.coursepack import EDITIONS, CoursePackError, build_pack, load_packs, validate_vocab
+    from .print.coursepack import EDITIONS, CoursePackError, build_pack, load_packs
 
     try:
         settings = load_packs(project)
@@ -397,10 +409,7 @@ def cmd_coursepack(project: Project, args) -> int:
         except AgendaError as exc:
             print(f"citydiplo: --start: {exc}", file=sys.stderr)
             return 2
-    try:
-        validate_vocab(project)
-    except CoursePackError as exc:
-        print(f"citydiplo: {exc}", file=sys.stderr)
+    if not vocab_is_valid(project):
         return 1
     from .files import build_lock
 
@@ -444,7 +453,7 @@ def cmd_coursepack(project: Project, args) -> int:
 def cmd_slides(project: Project, args) -> int:
     import io
 
-    from .print.coursepack import CoursePackError, validate_vocab
+    from .print.coursepack import CoursePackError
     from .print.slides import SlidesError, build_slides, modules, workshop_date
 
     known = modules(project)
@@ -460,10 +469,7 @@ def cmd_slides(project: Project, args) -> int:
     if language not in project.languages:
         print(f"citydiplo: unknown language {language!r}: choose {', '.join(project.languages)}", file=sys.stderr)
         return 2
-    try:
-        validate_vocab(project)
-    except CoursePackError as exc:
-        print(f"citydiplo: {exc}", file=sys.stderr)
+    if not vocab_is_valid(project):
         return 1
     from .files import build_lock
 
