@@ -406,14 +406,12 @@ def _n(value: float) -> str:
     return f"{value:.1f}".rstrip("0").rstrip(".")
 
 
-def render_svg(diagram: Diagram, href: Callable[[str], str], id_prefix: str = "cd-diagram", xlink: bool = False) -> str:
+def render_svg(diagram: Diagram, href: Callable[[str], str], id_prefix: str = "cd-diagram") -> str:
     """The diagram as an ``<svg>`` element: a title and a description, one link
-    per box (``xlink``: as ``xlink:href``, for SVG 1.1 readers such as EPUB)."""
+    per box (with the box's label as its title)."""
     stem = f"{id_prefix}-{diagram.key}"
-    link_attr = "xlink:href" if xlink else "href"
-    namespace = ' xmlns:xlink="http://www.w3.org/1999/xlink"' if xlink else ""
     out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg"{namespace} class="forum-diagram-svg" role="group" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="forum-diagram-svg" '
         f'viewBox="0 0 {_n(diagram.width)} {_n(diagram.height)}" width="{_n(diagram.width)}" '
         f'height="{_n(diagram.height)}" aria-labelledby="{stem}-title" aria-describedby="{stem}-desc" '
         f'font-family="Open Sans, DejaVu Sans, sans-serif" font-size="{FONT}">',
@@ -441,7 +439,8 @@ def render_svg(diagram: Diagram, href: Callable[[str], str], id_prefix: str = "c
         fill, stroke, colour = STYLES[box.role]
         cx = box.x + box.w / 2
         first = box.y + PAD + LINE * 0.78
-        out.append(f'<a {link_attr}="{html_attr(href(box.slug))}" class="forum-diagram-node">')
+        out.append(f'<a href="{html_attr(href(box.slug))}" class="forum-diagram-node">')
+        out.append(f"<title>{html_text(box.label)}</title>")
         out.append(
             f'<rect x="{_n(box.x)}" y="{_n(box.y)}" width="{_n(box.w)}" height="{_n(box.h)}" rx="6" '
             f'fill="{fill}" stroke="{stroke}" stroke-width="1.5"/>'

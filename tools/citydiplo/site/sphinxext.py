@@ -608,11 +608,15 @@ def visit_forum_diagram_html(translator, node) -> None:
     from .diagrams import diagram_for, render_svg
 
     builder = translator.builder
+    if builder.name.startswith("epub"):
+        # the book keeps the list of relations: EPUB wants inline SVG declared
+        # in its manifest, which Sphinx's EPUB builder cannot do
+        raise nodes.SkipNode
     state = state_for(builder.env)
     diagram = diagram_for(state.view, node["kind"], node["forum"] or None)
-    if builder.name == "coursepack" or builder.name.startswith("epub"):
+    if builder.name == "coursepack":
 
-        def href(slug: str) -> str:  # the pack and the book link entities at their IRI
+        def href(slug: str) -> str:  # the pack links entities at their IRI
             return state.project.id_ns + slug
     else:
         current = getattr(builder, "current_docname", None) or builder.env.docname
@@ -622,7 +626,7 @@ def visit_forum_diagram_html(translator, node) -> None:
 
     from ..escape import html_attr
 
-    svg = render_svg(diagram, href, id_prefix=f"cd-diagram{node['serial']}", xlink=builder.name.startswith("epub"))
+    svg = render_svg(diagram, href, id_prefix=f"cd-diagram{node['serial']}")
     translator.body.append(
         f'<div class="forum-diagram-scroll" tabindex="0" role="region" aria-label="{html_attr(diagram.title)}">'
         f"{svg}</div>\n"
