@@ -586,7 +586,10 @@ class ForumDiagramDirective(SphinxDirective):
             return []
         figure = nodes.container(classes=["forum-diagram"])
         figure["diagram"] = diagram.key
-        drawing = forum_diagram(kind=kind, forum=forum or "", serial=self.env.new_serialno("forum-diagram"))
+        # ids unique on the page, and in a course pack that holds several pages
+        where = re.sub(r"[^A-Za-z0-9]+", "-", self.env.docname).strip("-")
+        serial = self.env.new_serialno("forum-diagram")
+        drawing = forum_diagram(kind=kind, forum=forum or "", id_prefix=f"cd-diagram-{where}-{serial}")
         figure += drawing
         heading = nodes.paragraph("", "", classes=["forum-diagram-list-title"])
         heading += nodes.strong("", state.view.ui("diagram_list"))
@@ -626,7 +629,7 @@ def visit_forum_diagram_html(translator, node) -> None:
 
     from ..escape import html_attr
 
-    svg = render_svg(diagram, href, id_prefix=f"cd-diagram{node['serial']}")
+    svg = render_svg(diagram, href, id_prefix=node["id_prefix"])
     translator.body.append(
         f'<div class="forum-diagram-scroll" tabindex="0" role="region" aria-label="{html_attr(diagram.title)}">'
         f"{svg}</div>\n"
