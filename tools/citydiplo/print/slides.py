@@ -287,8 +287,8 @@ def build_slides(
         bad = overflowing(staging, slides)
         if bad:
             raise SlidesError(
-                f"{project.rel(out)}: {bad} does not fit on one slide; shorten its key messages "
-                f"(the previous PDF was kept)"
+                f"{project.rel(out)}: {bad} does not fit on one slide; shorten its text (a key message, "
+                f"the session's or the module's title, the workshop's name); the previous PDF was kept"
             )
         staging.replace(out)
     finally:

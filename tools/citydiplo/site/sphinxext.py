@@ -675,4 +675,4 @@ def setup(app):
     app.connect("html-page-context", on_html_page_context)
     app.connect("build-finished", on_build_finished)
     setup_checks(app)
-    return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True, "env_version": 1}
+    return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True, "env_version": 2}
