@@ -20,10 +20,12 @@ examples:
   citydiplo validate                 check the knowledge graph (vocab/)
   citydiplo build                    validate, build the site and the dump (the main job)
   citydiplo build --edition trainer  the site with trainer notes, into build/html-trainer
-  citydiplo build --with-downloads   the site with the course packs and the EPUB in downloads/
+  citydiplo build --with-downloads   the site with the course packs, the slides and the EPUB in downloads/
   citydiplo export                   the dump alone, into build/dist/
   citydiplo coursepack gfmd --edition trainer
                                      a PDF course pack, into build/coursepacks/gfmd-trainer.pdf
+  citydiplo slides gfmd --workshop "City diplomacy training" --date 2027-03-15
+                                     16:9 slides of a module, into build/slides/gfmd.pdf
   citydiplo epub                     the whole handbook as an EPUB, into build/epub/
   citydiplo query vocab/queries/co-leads-of-mayors-mechanism.rq
   citydiplo query 'SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }'
@@ -119,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--with-downloads",
         action="store_true",
         help="first build every course pack (both editions) and the EPUB in the build language, "
-        "and put them in the site's downloads/ (slow: WeasyPrint)",
+        "and the slides of every module, and put them in the site's downloads/ (slow: WeasyPrint)",
     )
     p.add_argument("--jobs", "-j", type=jobs_arg, default="auto", help="parallel Sphinx workers (default: auto)")
 
@@ -223,6 +225,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--verbose", "-v", action="store_true", help="show Sphinx's progress (one pack at a time)")
 
+    p = sub.add_parser(
+        "slides", help="16:9 PDF slides of a training module (key messages, diagrams) into build/slides/"
+    )
+    p.add_argument("module", nargs="?", help="the module: a folder of handbook/modules/ (e.g. gfmd)")
+    p.add_argument("--all", action="store_true", help="the slides of every module")
+    p.add_argument("--language", "-l", default=None, help="build language (default: the first in conf/citydiplo.toml)")
+    p.add_argument("--workshop", default="", metavar="NAME", help="the workshop's name, on the title slide")
+    p.add_argument("--date", default="", metavar="DATE", help="the workshop's date (2027-03-15), on the title slide")
+    p.add_argument("--verbose", "-v", action="store_true", help="show Sphinx's progress")
+
     p = sub.add_parser("epub", help="validate, then build an EPUB of the whole handbook into build/epub/")
     p.add_argument("--language", "-l", default=None, help="build language (default: the first in conf/citydiplo.toml)")
     p.add_argument("--jobs", "-j", type=jobs_arg, default="auto", help="parallel Sphinx workers (default: auto)")
@@ -285,7 +297,8 @@ def cmd_build(project: Project, args) -> int:
             jobs=args.jobs,
             verbose=False,
         )
-        if cmd_coursepack(project, downloads) or cmd_epub(project, downloads):
+        slides = argparse.Namespace(module=None, all=True, language=args.language, workshop="", date="", verbose=False)
+        if cmd_coursepack(project, downloads) or cmd_epub(project, downloads) or cmd_slides(project, slides):
             print("citydiplo: build failed: the downloads could not be built (see above)", file=sys.stderr)
             return 1
 
@@ -399,6 +412,18 @@ def cmd_serve(project: Project, args) -> int:
         return 1
 
 
+def vocab_is_valid(project: Project) -> bool:
+    """Before PDFs are built: vocab/ has no errors (else they are printed)."""
+    from .print.coursepack import CoursePackError, validate_vocab
+
+    try:
+        validate_vocab(project)
+    except CoursePackError as exc:
+        print(f"citydiplo: {exc}", file=sys.stderr)
+        return False
+    return True
+
+
 def pack_workers(jobs) -> int:
     """How many packs to build at once: ``--jobs`` (``auto``: one per core, at most 4)."""
     import os
@@ -418,7 +443,7 @@ def _build_pack_verbose(build_pack, project, pack, edition, settings, options):
 
 
 def cmd_coursepack(project: Project, args) -> int:
-    from .print.coursepack import EDITIONS, CoursePackError, build_pack, build_packs, load_packs, validate_vocab
+    from .print.coursepack import EDITIONS, CoursePackError, build_pack, build_packs, load_packs
 
     try:
         settings = load_packs(project)
@@ -461,10 +486,7 @@ def cmd_coursepack(project: Project, args) -> int:
     except HandoutError as exc:
         print(f"citydiplo: {exc}", file=sys.stderr)
         return 2
-    try:
-        validate_vocab(project)
-    except CoursePackError as exc:
-        print(f"citydiplo: {exc}", file=sys.stderr)
+    if not vocab_is_valid(project):
         return 1
     from .files import build_lock
 
@@ -510,6 +532,53 @@ def cmd_coursepack(project: Project, args) -> int:
     return 0
 
 
+def cmd_slides(project: Project, args) -> int:
+    import io
+
+    from .print.coursepack import CoursePackError
+    from .print.slides import SlidesError, build_slides, modules, workshop_date
+
+    known = modules(project)
+    if args.all:
+        names = known
+    elif args.module in known:
+        names = [args.module]
+    else:
+        what = f"unknown module {args.module!r}" if args.module else "name a module or use --all"
+        print(f"citydiplo: {what}; the modules are: {', '.join(known) or 'none'}", file=sys.stderr)
+        return 2
+    language = args.language or project.languages[0]
+    if language not in project.languages:
+        print(f"citydiplo: unknown language {language!r}: choose {', '.join(project.languages)}", file=sys.stderr)
+        return 2
+    if not vocab_is_valid(project):
+        return 1
+    from .files import build_lock
+
+    failed = 0
+    with build_lock(project.build_dir, notify=notify):
+        for name in names:
+            status = sys.stdout if args.verbose else io.StringIO()
+            try:
+                result = build_slides(
+                    project, name, language, args.workshop, workshop_date(args.date, language), status=status
+                )
+            except (SlidesError, CoursePackError) as exc:
+                print(f"citydiplo: slides of {name} failed:\n{exc}", file=sys.stderr)
+                failed += 1
+                continue
+            for warning in result.warnings:
+                print(f"citydiplo: warning: {warning}", file=sys.stderr)
+            print(
+                f"citydiplo: {project.rel(result.pdf)} ({result.pages} slides, {result.seconds:.1f} s)",
+                file=sys.stderr,
+            )
+    if failed:
+        print(f"citydiplo: {failed} of {len(names)} slide set(s) failed; their old PDFs were kept", file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_epub(project: Project, args) -> int:
     from .site.build import BuildError, build_site
 
@@ -533,6 +602,7 @@ COMMANDS = {
     "serve": cmd_serve,
     "coursepack": cmd_coursepack,
     "epub": cmd_epub,
+    "slides": cmd_slides,
 }
 
 

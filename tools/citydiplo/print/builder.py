@@ -343,6 +343,7 @@ class CoursePackBuilder(SingleFileHTMLBuilder):
                     format="html",
                 )
             doctree = self.env.get_doctree(doc).deepcopy()
+            notes, diagrams = slide_material(doctree)
             if depth == 0:
                 table = self.session_table(doc, doctree)
                 if table:
@@ -369,6 +370,8 @@ class CoursePackBuilder(SingleFileHTMLBuilder):
                     "anchor": doc_anchor(doc),
                     "title": self.env.titles[doc].astext(),
                     "sections": [],
+                    "facilitator_notes": notes,
+                    "diagrams": diagrams,
                 }
             )
 
@@ -403,10 +406,25 @@ class CoursePackBuilder(SingleFileHTMLBuilder):
 
         source = self.env.doc2path(doc)
         half = half_day_numbers(source.read_text(encoding="utf-8")) if source.is_file() else None
+        title = self.env.titles[doc].astext()
         for table in doctree.findall(nodes.table):
             rows = [[entry.astext() for entry in row.findall(nodes.entry)] for row in table.findall(nodes.row)]
             found = sessions_from_rows(rows, half)
             if found:
+                pages = {}  # session number → the titles of the pages it uses (for the slides)
+                for row in table.findall(nodes.row):
+                    entries = list(row.findall(nodes.entry))
+                    if len(entries) < 3 or not entries[0].astext().strip().isdigit():
+                        continue
+                    linked = [
+                        " ".join(ref.astext().split())
+                        for entry in entries[2:]
+                        for ref in entry.findall(lambda n: isinstance(n, (nodes.reference, addnodes.pending_xref)))
+                        if not ref.get("refuri", "").startswith(("http://", "https://"))
+                    ]
+                    pages[int(entries[0].astext())] = list(dict.fromkeys(linked)) or [title]
+                for session in found:
+                    session["pages"] = pages.get(session["number"], [title])
                 return found
         return []
 
@@ -605,6 +623,28 @@ class CoursePackBuilder(SingleFileHTMLBuilder):
 
     def finish(self) -> None:
         self.copy_image_files()
+
+
+def slide_material(doctree: nodes.document) -> tuple[list[dict], list[dict]]:
+    """What the slides take from a page (:mod:`citydiplo.print.slides`): the key
+    messages of its facilitator notes (trainer edition) and its diagrams."""
+    notes = []
+    for node in doctree.findall(nodes.admonition):
+        if "facilitator-note" not in node["classes"] or "session" not in node:
+            continue
+        messages = [
+            " ".join(item.astext().split())
+            for block in node.findall(nodes.Element)
+            if isinstance(block, (nodes.bullet_list, nodes.enumerated_list)) and "key-messages" in block["classes"]
+            for item in block.children
+        ]
+        notes.append({"session": node["session"], "key_messages": messages})
+    diagrams = [
+        {"key": node["diagram"]}
+        for node in doctree.findall(nodes.container)
+        if "forum-diagram" in node["classes"] and node.get("diagram")
+    ]
+    return notes, diagrams
 
 
 def page_break_before(node: nodes.Element, chapter: nodes.container) -> None:

@@ -34,6 +34,7 @@ DIRECTIVES: dict[str, str] = {
     "trainer-note": "a shaded, dashed box, only in the trainer edition",
     "facilitator-note": "a shaded, dashed box with the session's number, only in the trainer edition",
     "query": "a table with a caption",
+    "forum-diagram": "the SVG drawing at the text's width, boxes linked to IRIs, and its list of relations",
     # sphinx-design
     "tab-set": "the tabs one after another, each under its label as a heading",
     "tab-item": "one tab: its label as a heading, then its content",

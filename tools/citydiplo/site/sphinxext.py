@@ -593,6 +593,90 @@ def _skip(self, node):
     raise nodes.SkipNode
 
 
+# ---------------------------------------------------------------- diagrams
+class forum_diagram(nodes.General, nodes.Element):
+    """A diagram drawn from the graph (:mod:`citydiplo.site.diagrams`); its
+    SVG is written by the HTML visitor, with links that fit the builder."""
+
+
+class ForumDiagramDirective(SphinxDirective):
+    """``:::{forum-diagram} architecture`` or ``:::{forum-diagram} routes gfmd``:
+    the forum architecture or one forum's access routes, drawn from the graph
+    as SVG, each box a link to its entry, with the relations as a list under it."""
+
+    required_arguments = 1
+    optional_arguments = 1
+    has_content = False
+
+    def run(self):
+        from .diagrams import DiagramError, diagram_for
+
+        state = state_for(self.env)
+        note_use(self.env)
+        kind = self.arguments[0].strip()
+        forum = self.arguments[1].strip() if len(self.arguments) > 1 else None
+        try:
+            diagram = diagram_for(state.view, kind, forum)
+        except DiagramError as exc:
+            logger.warning(f"forum-diagram: {exc}", type="citydiplo", subtype="content", location=self.get_location())
+            return []
+        figure = nodes.container(classes=["forum-diagram"])
+        figure["diagram"] = diagram.key
+        # ids unique on the page, and in a course pack that holds several pages
+        where = re.sub(r"[^A-Za-z0-9]+", "-", self.env.docname).strip("-")
+        serial = self.env.new_serialno("forum-diagram")
+        drawing = forum_diagram(kind=kind, forum=forum or "", id_prefix=f"cd-diagram-{where}-{serial}")
+        figure += drawing
+        heading = nodes.paragraph("", "", classes=["forum-diagram-list-title"])
+        heading += nodes.strong("", state.view.ui("diagram_list"))
+        figure += heading
+        items = nodes.bullet_list(classes=["forum-diagram-list"])
+        for subject, words, obj in diagram.relations:
+            para = nodes.paragraph()
+            para += entity_reference(self.env, subject) or nodes.Text(subject)
+            para += nodes.Text(f" — {words} → ")
+            para += entity_reference(self.env, obj) or nodes.Text(obj)
+            item = nodes.list_item()
+            item += para
+            items += item
+        figure += items
+        return [figure]
+
+
+def visit_forum_diagram_html(translator, node) -> None:
+    from .diagrams import diagram_for, render_svg
+
+    builder = translator.builder
+    if builder.name.startswith("epub"):
+        # the book keeps the list of relations: EPUB wants inline SVG declared
+        # in its manifest, which Sphinx's EPUB builder cannot do
+        raise nodes.SkipNode
+    state = state_for(builder.env)
+    diagram = diagram_for(state.view, node["kind"], node["forum"] or None)
+    if builder.name == "coursepack":
+
+        def href(slug: str) -> str:  # the pack links entities at their IRI
+            return state.project.id_ns + slug
+    else:
+        current = getattr(builder, "current_docname", None) or builder.env.docname
+
+        def href(slug: str) -> str:
+            return builder.get_relative_uri(current, f"id/{slug}")
+
+    from ..escape import html_attr
+
+    svg = render_svg(diagram, href, id_prefix=node["id_prefix"])
+    translator.body.append(
+        f'<div class="forum-diagram-scroll" tabindex="0" role="region" aria-label="{html_attr(diagram.title)}">'
+        f"{svg}</div>\n"
+    )
+    raise nodes.SkipNode
+
+
+def skip_node(translator, node) -> None:
+    raise nodes.SkipNode
+
+
 def setup(app):
     app.add_config_value("citydiplo_root", None, "env", types=[str, type(None)])
     app.add_config_value("citydiplo_edition", "participant", "env", types=[str])
@@ -609,6 +693,15 @@ def setup(app):
     app.add_directive("facilitator-note", FacilitatorNoteDirective)
     app.add_directive("city-map", CityMapDirective)
     app.add_node(city_map, **{fmt: (_skip, None) for fmt in ("html", "latex", "text", "man", "texinfo")})
+    app.add_node(
+        forum_diagram,
+        html=(visit_forum_diagram_html, None),
+        latex=(skip_node, None),
+        text=(skip_node, None),
+        man=(skip_node, None),
+        texinfo=(skip_node, None),
+    )
+    app.add_directive("forum-diagram", ForumDiagramDirective)
     app.add_transform(KeepTaskCheckboxes)
     app.add_transform(RestoreTaskCheckboxes)
     app.add_transform(UnwrapTitleNames)
@@ -621,4 +714,4 @@ def setup(app):
     app.connect("doctree-resolved", on_doctree_resolved)
     app.connect("build-finished", on_build_finished)
     setup_checks(app)
-    return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True, "env_version": 1}
+    return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True, "env_version": 2}

@@ -120,6 +120,7 @@ DOWNLOAD_WORDS = {
         "participant": "participant",
         "trainer": "trainer",
         "epub": "The whole handbook as an EPUB e-book",
+        "slides": "{title}: slides to project (PDF, 16:9)",
         "absent": "The printable course packs and the EPUB are not part of this copy of the site. "
         "They are built with {command}.",
         "some_absent": "Not in this copy of the site: {files}.",
@@ -130,6 +131,7 @@ DOWNLOAD_WORDS = {
         "participant": "Teilnehmende",
         "trainer": "Trainerinnen und Trainer",
         "epub": "Das ganze Handbuch als E-Book (EPUB)",
+        "slides": "{title}: Folien zum Projizieren (PDF, 16:9)",
         "absent": "Die druckbaren Kursmappen und das EPUB gehören nicht zu dieser Ausgabe der Website. "
         "Sie entstehen mit {command}.",
         "some_absent": "Nicht in dieser Ausgabe der Website: {files}.",
@@ -323,6 +325,14 @@ def download_files(project, pagename: str, language: str) -> list[tuple[Path, st
             file = f"{name}-{edition}{suffix}.pdf"
             text = words["pack"].format(title=title, edition=words[edition])
             files.append((project.build_dir / "coursepacks" / file, file, text))
+    # the slides of the module (of every module on the trainers' page): citydiplo.print.slides.pdf_path
+    modules_dir = project.handbook_dir / "modules"
+    names = sorted(p.parent.name for p in modules_dir.glob("*/index.md")) if modules_dir.is_dir() else []
+    for name in names if module is None else [module.removeprefix("modules/")]:
+        table = next((t for _, t in course_packs(project.root) if t.get("contents") == [f"modules/{name}"]), {})
+        title = (table.get(language) or {}).get("title") or table.get("title") or name
+        file = f"{name}{suffix}.pdf"
+        files.append((project.build_dir / "slides" / file, f"slides-{file}", words["slides"].format(title=title)))
     if pagename == DOWNLOADS_PAGE:
         epub_dir = "epub" + suffix
         files.append((project.build_dir / epub_dir / "citydiplo.epub", f"citydiplo{suffix}.epub", words["epub"]))
