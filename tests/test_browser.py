@@ -5,7 +5,9 @@ deployed (English at ``/``, German at ``/de/``; conf/citydiplo.toml). Checked:
 search finds the expected page in its top 3 (Pagefind, English and German),
 its filters narrow, Sphinx's search still works from ``file://`` in both
 languages (German threw a TypeError), the language switcher lands on the same
-page, and no page type logs a console error.
+page, no page type logs a console error, checklists tick and remember
+(both languages), and at 390 px search is one tap away and no page type
+scrolls sideways.
 """
 
 from __future__ import annotations
