@@ -45,6 +45,8 @@ myst_enable_extensions = [
     "fieldlist",
     "tasklist",
 ]
+# tick boxes that can be ticked (conf/_static/citydiplo-checklists.js remembers them)
+myst_enable_checkboxes = True
 # No "substitution": MyST evaluates {{ … }} with Jinja, and nothing from the
 # data may reach an evaluator. Project settings come through the
 # {project}`version` role instead (citydiplo.site.sphinxext).
@@ -72,7 +74,12 @@ html_favicon = "_static/favicon.svg"
 html_show_search_summary = False
 citydiplo_site = SITE
 html_css_files = ["citydiplo.css"]
-html_js_files = [("citydiplo-dates.js", {"defer": "defer"}), ("citydiplo-directory.js", {"defer": "defer"})]
+html_js_files = [
+    ("citydiplo-dates.js", {"defer": "defer"}),
+    ("citydiplo-directory.js", {"defer": "defer"}),
+    ("citydiplo-checklists.js", {"defer": "defer"}),
+    ("citydiplo-header.js", {"defer": "defer"}),
+]
 html_copy_source = False
 html_show_sourcelink = False
 html_last_updated_fmt = None

@@ -5,7 +5,9 @@ deployed (English at ``/``, German at ``/de/``; conf/citydiplo.toml). Checked:
 search finds the expected page in its top 3 (Pagefind, English and German),
 its filters narrow, Sphinx's search still works from ``file://`` in both
 languages (German threw a TypeError), the language switcher lands on the same
-page, and no page type logs a console error.
+page, no page type logs a console error, checklists tick and remember
+(both languages), and at 390 px search is one tap away and no page type
+scrolls sideways.
 """
 
 from __future__ import annotations
@@ -174,3 +176,94 @@ def test_no_console_errors(page, served_sites, kind, edition):
     assert page.title()
     assert page.locator(".cd-feedback a").count() == 1 or kind == "search"
     assert not page.errors, page.errors
+
+
+# ----------------------------------------------------------------- checklists
+#: the checklist UI in each edition (citydiplo.site.theme.UI["checklist"])
+CHECKLIST_WORDS = {"": ("Who", "By when", "Clear my ticks"), "de/": ("Wer", "Bis wann", "Meine Häkchen löschen")}
+
+
+@pytest.mark.parametrize("edition", ["", "de/"])
+def test_checklist_ticks_and_entries_are_remembered(page, served_sites, edition):
+    """A checklist's boxes are labelled by their item's text and can be ticked;
+    ticks and the "who" and "by when" entries survive a reload (localStorage,
+    keyed by the page's path); "clear my ticks" clears them, also after a reload."""
+    from playwright.sync_api import expect
+
+    who_word, when_word, clear_word = CHECKLIST_WORDS[edition]
+    url = served_sites + edition + PAGE_TYPES["checklist"]
+    page.goto(url)
+    items = page.locator("li.task-list-item")
+    assert items.count() > 20
+    item = items.nth(1)
+    box = item.locator("input.task-list-item-checkbox")
+    text = " ".join(item.locator(":scope > p label").inner_text().split())
+    assert len(text) > 20, text
+    expect(box).to_be_enabled()
+    expect(box).to_have_accessible_name(text)
+    who = item.get_by_role("textbox", name=who_word, exact=True)
+    when = item.get_by_label(when_word, exact=True)
+    expect(when).to_have_attribute("type", "date")
+
+    box.check()
+    who.fill("Ana Costa (international office)")
+    when.fill("2027-03-31")
+    page.reload()
+    item = page.locator("li.task-list-item").nth(1)
+    expect(item.locator("input.task-list-item-checkbox")).to_be_checked()
+    expect(item.get_by_role("textbox", name=who_word, exact=True)).to_have_value("Ana Costa (international office)")
+    expect(item.get_by_label(when_word, exact=True)).to_have_value("2027-03-31")
+    # the other items stay as they were
+    expect(page.locator("li.task-list-item input.task-list-item-checkbox:checked")).to_have_count(1)
+    stored = page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('citydiplo-checklist:'))")
+    assert stored == ["citydiplo-checklist:/" + edition + PAGE_TYPES["checklist"]], stored
+
+    page.get_by_role("button", name=clear_word).click()
+    expect(page.locator("li.task-list-item input.task-list-item-checkbox:checked")).to_have_count(0)
+    expect(page.locator(".cd-checklist-status")).not_to_be_empty()
+    page.reload()
+    item = page.locator("li.task-list-item").nth(1)
+    expect(item.locator("input.task-list-item-checkbox")).not_to_be_checked()
+    expect(item.get_by_role("textbox", name=who_word, exact=True)).to_have_value("")
+    expect(item.get_by_label(when_word, exact=True)).to_have_value("")
+    assert page.evaluate("Object.keys(localStorage).length") == 0
+    assert not page.errors, page.errors
+
+
+# --------------------------------------------------------------------- phones
+#: page types beyond PAGE_TYPES with wide content: a module page's routes table, dated lists, a query page
+PHONE_EXTRA_PAGES = [
+    "modules/gfmd/taking-part.html",
+    "reference/generated/upcoming.html",
+    "reference/generated/timeline.html",
+    "reference/generated/queries.html",
+]
+
+
+def test_phone_search_in_one_tap_and_no_sideways_scrolling(browser, served_sites):
+    """At 390 px: the search page is one tap away from the phone header (furo
+    keeps its search box in the navigation drawer), and no page type is wider
+    than the screen (wide tables scroll inside their own wrapper)."""
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        pages = [*PAGE_TYPES.values(), *PHONE_EXTRA_PAGES, "de/" + PAGE_TYPES["module landing"]]
+        widths = {}
+        for path in pages:
+            page.goto(served_sites + path)
+            page.wait_for_load_state("networkidle")
+            widths[path] = page.evaluate("document.documentElement.scrollWidth")
+        assert all(width <= 390 for width in widths.values()), widths
+
+        for edition, word in [("", "Search"), ("de/", "Suchen")]:
+            page.goto(served_sites + edition + PAGE_TYPES["how-to"])
+            link = page.locator(".mobile-header").get_by_role("link", name=word)
+            assert link.is_visible()
+            link.click()
+            page.wait_for_url(re.compile(r"/search\.html"))
+            assert page.evaluate("document.activeElement && document.activeElement.type") == "search"
+        assert not errors, errors
+    finally:
+        context.close()

@@ -288,6 +288,8 @@ def test_fixture_pack_pdf(built, name, edition):
         "United Cities and Local Governments",  # the query table
     ):
         assert marker in text, marker
+    # a checklist item keeps a line for who does it and by when (citydiplo.site.theme.TaskFields)
+    assert re.search(r"Draft the statement Who\s*By when", text), "a checklist item lost its who/by-when lines"
     # characters beyond ASCII come out as themselves (no missing glyphs)
     for word in ("Zürich", "“quotes”", "ü, ß, é", "en dash"):
         assert word in text

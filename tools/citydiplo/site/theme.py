@@ -73,6 +73,13 @@ UI = {
             "corrected": "No page matches “{query}”. {n} pages found for “{better}”:",
             "filters": {"kind": "Kind of page", "module": "Module", "forum": "Forum", "language": "Language"},
         },
+        "checklist": {
+            "who": "Who",
+            "when": "By when",
+            "clear": "Clear my ticks",
+            "kept": "Your ticks and entries are kept in this browser only, on this device.",
+            "cleared": "Your ticks and entries on this page are cleared.",
+        },
     },
     "de": {
         "feedback": "Einen Fehler melden oder eine Änderung vorschlagen",
@@ -108,6 +115,13 @@ UI = {
             "none": "Keine Seite passt. Prüfen Sie die Schreibweise oder versuchen Sie weniger oder andere Wörter.",
             "corrected": "Keine Seite passt zu „{query}“. {n} Seiten gefunden für „{better}“:",
             "filters": {"kind": "Art der Seite", "module": "Modul", "forum": "Forum", "language": "Sprache"},
+        },
+        "checklist": {
+            "who": "Wer",
+            "when": "Bis wann",
+            "clear": "Meine Häkchen löschen",
+            "kept": "Ihre Häkchen und Einträge bleiben nur in diesem Browser auf diesem Gerät gespeichert.",
+            "cleared": "Ihre Häkchen und Einträge auf dieser Seite sind gelöscht.",
         },
     },
 }
@@ -404,6 +418,48 @@ class UnshareWrapperIds(SphinxPostTransform):
                 wrapper["ids"] = []
 
 
+class TaskFields(SphinxPostTransform):
+    """Checklists that work on screen and on paper: each task-list item gets a
+    "who" and a "by when" field (on paper: short lines to write on), and the
+    website's pages a "clear my ticks" button, hidden until
+    ``conf/_static/citydiplo-checklists.js`` remembers the ticks and entries
+    in the browser. The fields are plain form controls, so without JavaScript
+    the list still shows, ticks and prints."""
+
+    builders = ("html", "coursepack")
+    default_priority = 520
+
+    def run(self, **kwargs) -> None:
+        from docutils import nodes
+
+        from ..escape import html_attr, html_text
+
+        words = ui(self.config.language or "en")["checklist"]
+        fields = (
+            '<div class="cd-task-fields" data-pagefind-ignore>'
+            f'<label class="cd-task-field cd-task-who"><span>{html_text(words["who"])}</span> '
+            '<input type="text" data-cd-field="who" autocomplete="off"></label> '
+            f'<label class="cd-task-field cd-task-when"><span>{html_text(words["when"])}</span> '
+            '<input type="date" data-cd-field="when"></label></div>'
+        )
+        tools = (
+            '<div class="cd-checklist-tools" hidden data-pagefind-ignore>'
+            f'<p class="cd-checklist-kept">{html_text(words["kept"])}</p> '
+            f'<button type="button" class="cd-checklist-clear">{html_text(words["clear"])}</button> '
+            f'<span class="cd-checklist-status" role="status" data-cleared="{html_attr(words["cleared"])}"></span>'
+            "</div>"
+        )
+        first = True
+        for item in list(self.document.findall(nodes.list_item)):
+            if "task-list-item" not in item.get("classes", []):
+                continue
+            item += nodes.raw("", fields, format="html")
+            task_list = item.parent
+            if first and self.app.builder.name == "html" and task_list.parent is not None:
+                task_list.parent.insert(task_list.parent.index(task_list), nodes.raw("", tools, format="html"))
+                first = False
+
+
 CAPTION = re.compile(r'<p class="caption" role="heading">')
 #: a checklist's tick box and the item's first paragraph: the paragraph becomes its label
 TASK_BOX = re.compile(r'<p><input class="task-list-item-checkbox"([^>]*)>(.*?)</p>', re.S)
@@ -616,6 +672,7 @@ def write_sitemap(app, exception) -> None:
 def setup(app):
     app.add_config_value("citydiplo_site", {}, "html", types=[dict])
     app.add_post_transform(UnshareWrapperIds)
+    app.add_post_transform(TaskFields)
     # after furo's own handler (priority 500), which computes the navigation tree
     app.connect("html-page-context", on_html_page_context, priority=900)
     app.connect("build-finished", write_sitemap)
