@@ -1,6 +1,6 @@
 """Sphinx extension: wire load → validate → compile into the build, and add
-the ``{entity}`` role and the ``query``, ``exercise`` and ``trainer-note``
-directives.
+the ``{entity}`` role and the ``query``, ``exercise``, ``trainer-note`` and
+``writing-space`` directives.
 
 The work is done by the pure functions in :mod:`citydiplo.graph.load`,
 :mod:`citydiplo.graph.validate`, :mod:`citydiplo.site.compile` and
@@ -423,6 +423,44 @@ class ExerciseDirective(SphinxDirective):
         return [node]
 
 
+class writing_space(nodes.General, nodes.Element):
+    """Room to write an answer on paper: ``lines`` ruled lines. Screens show
+    nothing (see :func:`skip_writing_space`); the participant edition of a
+    course pack prints the lines (:mod:`citydiplo.print.builder`)."""
+
+
+#: The most lines one writing space may ask for (about half a page)
+WRITING_SPACE_MAX = 16
+
+
+class WritingSpaceDirective(SphinxDirective):
+    """``:::{writing-space} 3``: lines to write an answer on, in the printed
+    participant edition only (a knowledge check's open question, a reason
+    for a true-or-false answer). The argument is the number of lines,
+    1 to 16; without it, 3."""
+
+    optional_arguments = 1
+    has_content = False
+
+    def run(self):
+        lines = 3
+        if self.arguments:
+            text = self.arguments[0].strip()
+            if not text.isdigit() or not 1 <= int(text) <= WRITING_SPACE_MAX:
+                raise self.error(
+                    f"writing-space: the argument is a number of lines from 1 to {WRITING_SPACE_MAX}, not {text!r}"
+                )
+            lines = int(text)
+        node = writing_space(lines=lines)
+        self.set_source_info(node)
+        return [node]
+
+
+def skip_writing_space(self, node) -> None:
+    """On screen, in an e-book and in any other output: nothing (the lines are for paper)."""
+    raise nodes.SkipNode
+
+
 #: Class of the element that holds the name in an exercise or trainer-note title
 TITLE_NAME = "citydiplo-title-name"
 
@@ -497,6 +535,9 @@ def setup(app):
     app.add_transform(KeepTaskCheckboxes)
     app.add_transform(RestoreTaskCheckboxes)
     app.add_transform(UnwrapTitleNames)
+    skip = (skip_writing_space, None)
+    app.add_node(writing_space, html=skip, latex=skip, text=skip, man=skip, texinfo=skip)
+    app.add_directive("writing-space", WritingSpaceDirective)
     app.connect("builder-inited", on_builder_inited)
     app.connect("env-get-outdated", on_env_get_outdated)
     app.connect("env-purge-doc", on_env_purge_doc)
