@@ -212,6 +212,7 @@ def test_print_forms_documented():
     for selector in (".print-tab", ".print-dropdown", ".sd-card", ".admonition.exercise", ".admonition.trainer-note"):
         assert selector in css
     assert "exercise" in DIRECTIVES and "trainer-note" in DIRECTIVES and "entity" in ROLES
+    assert "writing-space" in DIRECTIVES and ".write-space.writing-space" in css and "ul.knowledge-check" in css
 
 
 # ------------------------------------------------------------- the PDFs
