@@ -673,6 +673,9 @@ def test_writing_space_prints_lines_in_the_participant_edition_only(built):
         assert "KC-QUESTION-TEXT" in body
         options = body[body.index("KC-QUESTION-TEXT") :]
         assert re.search(r'<ul class="[^"]*\bknowledge-check\b[^"]*contains-task-list', options)
+        # options, not tasks: nothing made for checklists takes them for tasks
+        items = re.findall(r'<li class="([^"]*)"', options.split("</ul>")[0])
+        assert items == ["knowledge-check-option"] * 2, items
     spaces = re.findall(r'<div class="write-space writing-space">(.*?)</div>\n', participant)
     assert len(spaces) == 1 and spaces[0].count('class="write-line"') == 2
     assert "writing-space" not in trainer and "KC-ANSWER-TEXT" not in participant and "KC-ANSWER-TEXT" in trainer

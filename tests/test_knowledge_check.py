@@ -103,6 +103,8 @@ def test_participant_edition_shows_no_answers(english_site, module):
     assert "write-line" not in html and "writing-space" not in html
     lists = re.findall(r'<ul class="([^"]*\bknowledge-check\b[^"]*)"', html)
     assert lists and all("contains-task-list" in classes for classes in lists)
+    # the options are not tasks: no checklist item on the page
+    assert 'class="task-list-item"' not in html and 'class="knowledge-check-option"' in html
     # every tick box on the page belongs to a knowledge-check list
     assert html.count('class="task-list-item-checkbox"') == sum(
         len(re.findall(r"^- \[ \] ", text, re.M)) for _, _, text in questions(module)

@@ -23,6 +23,7 @@ from pyoxigraph import Literal as OxLiteral
 from pyoxigraph import NamedNode
 from sphinx import addnodes
 from sphinx.transforms import SphinxTransform
+from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective, SphinxRole
 
@@ -456,6 +457,29 @@ class WritingSpaceDirective(SphinxDirective):
         return [node]
 
 
+#: The list class that makes a task list a knowledge check's options
+KNOWLEDGE_CHECK = "knowledge-check"
+
+
+class KnowledgeCheckOptions(SphinxPostTransform):
+    """A task list marked ``{.knowledge-check}`` holds a question's options,
+    not tasks: its items are ``knowledge-check-option`` instead of
+    ``task-list-item``, so that nothing made for checklists (fields for who
+    and by when, ticks remembered in the browser) takes them for tasks. The
+    tick boxes stay, on screen and on paper."""
+
+    default_priority = 510
+
+    def run(self, **kwargs) -> None:
+        for task_list in self.document.findall(nodes.bullet_list):
+            if KNOWLEDGE_CHECK not in task_list["classes"]:
+                continue
+            for item in task_list.children:
+                if isinstance(item, nodes.list_item) and "task-list-item" in item["classes"]:
+                    item["classes"].remove("task-list-item")
+                    item["classes"].append("knowledge-check-option")
+
+
 def skip_writing_space(self, node) -> None:
     """On screen, in an e-book and in any other output: nothing (the lines are for paper)."""
     raise nodes.SkipNode
@@ -538,6 +562,7 @@ def setup(app):
     skip = (skip_writing_space, None)
     app.add_node(writing_space, html=skip, latex=skip, text=skip, man=skip, texinfo=skip)
     app.add_directive("writing-space", WritingSpaceDirective)
+    app.add_post_transform(KnowledgeCheckOptions)
     app.connect("builder-inited", on_builder_inited)
     app.connect("env-get-outdated", on_env_get_outdated)
     app.connect("env-purge-doc", on_env_purge_doc)
