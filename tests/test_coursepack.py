@@ -222,6 +222,7 @@ def test_print_forms_documented():
     for selector in (".print-tab", ".print-dropdown", ".sd-card", ".admonition.exercise", ".admonition.trainer-note"):
         assert selector in css
     assert "exercise" in DIRECTIVES and "trainer-note" in DIRECTIVES and "entity" in ROLES
+    assert "writing-space" in DIRECTIVES and ".write-space.writing-space" in css and "ul.knowledge-check" in css
 
 
 # ------------------------------------------------------------- the PDFs
@@ -731,6 +732,32 @@ def test_trainer_edition_keeps_exercises_in_the_flow(built):
     # a longer exercise gets more lines
     spaces = re.findall(r'<div class="write-space">(.*?)</div>\n', participant)
     assert spaces[0].count("write-line") < spaces[1].count("write-line")
+
+
+def test_writing_space_prints_lines_in_the_participant_edition_only(built):
+    """A knowledge-check question: tick boxes in both editions, lines to write
+    on for the participant, the answer (and no lines) for the trainer."""
+    participant = (built.build_dir / ".coursepack" / "demo-participant" / "body.html").read_text()
+    trainer = (built.build_dir / ".coursepack" / "demo-trainer" / "body.html").read_text()
+    for body in (participant, trainer):
+        assert "KC-QUESTION-TEXT" in body
+        options = body[body.index("KC-QUESTION-TEXT") :]
+        assert re.search(r'<ul class="[^"]*\bknowledge-check\b[^"]*contains-task-list', options)
+        # options, not tasks: nothing made for checklists takes them for tasks
+        items = re.findall(r'<li class="([^"]*)"', options.split("</ul>")[0])
+        assert items == ["knowledge-check-option"] * 2, items
+    spaces = re.findall(r'<div class="write-space writing-space">(.*?)</div>\n', participant)
+    assert len(spaces) == 1 and spaces[0].count('class="write-line"') == 2
+    assert "writing-space" not in trainer and "KC-ANSWER-TEXT" not in participant and "KC-ANSWER-TEXT" in trainer
+
+
+def test_writing_space_takes_a_number_of_lines(cp_project, capsys):
+    page = cp_project.handbook_dir / "modules" / "demo" / "practice.md"
+    edit(page, ":::{writing-space} 2", ":::{writing-space} many")
+    assert main(["--root", str(cp_project.root), "coursepack", "demo"]) == 1
+    err = capsys.readouterr().err
+    assert "practice.md:" in err and "number of lines from 1 to 16, not 'many'" in err
+    assert "Traceback" not in err
 
 
 def test_table_header_cells_get_a_scope():

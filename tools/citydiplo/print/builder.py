@@ -40,7 +40,7 @@ from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util import docname_join, logging
 
 from .. import __version__
-from ..site.sphinxext import is_translated, state_for
+from ..site.sphinxext import is_translated, state_for, writing_space
 
 logger = logging.getLogger(__name__)
 
@@ -147,6 +147,24 @@ class PrintForms(SphinxPostTransform):
                 new += nodes.rubric(title.astext(), "", *title.children, classes=["print-dropdown-title"])
             new.extend(children)
             node.replace_self(new)
+
+
+class WritingLines(SphinxPostTransform):
+    """A ``writing-space`` becomes ruled lines in the participant edition of a
+    pack (the same lines as an exercise's space to write), and nothing in
+    the trainer edition, which prints the answers instead."""
+
+    builders = ("coursepack",)
+    default_priority = 150
+
+    def run(self, **kwargs: Any) -> None:
+        participant = self.config.citydiplo_edition != "trainer"
+        for node in list(self.document.findall(writing_space)):
+            if not participant:
+                node.parent.remove(node)
+                continue
+            lines = '<div class="write-line"></div>' * int(node["lines"])
+            node.replace_self(nodes.raw("", f'<div class="write-space writing-space">{lines}</div>\n', format="html"))
 
 
 class EpubFixes(SphinxPostTransform):
@@ -715,6 +733,7 @@ def setup(app):
     app.add_builder(CoursePackBuilder)
     app.add_config_value("citydiplo_print_site_url", "", "env", types=[str])
     app.add_post_transform(PrintForms)
+    app.add_post_transform(WritingLines)
     app.add_post_transform(OutsideDocLinks)
     app.add_post_transform(EpubFixes)
     app.connect("missing-reference", on_missing_reference)

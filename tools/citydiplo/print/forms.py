@@ -56,6 +56,8 @@ DIRECTIVES: dict[str, str] = {
     "epigraph": "an indented quotation",
     "rubric": "a small bold heading",
     "only": "its content when the condition holds",
+    # answers on paper (citydiplo.site.sphinxext)
+    "writing-space": "ruled lines to write on, in the participant edition only (nothing on screen)",
 }
 
 #: Role → its print form.

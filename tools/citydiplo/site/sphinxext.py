@@ -1,6 +1,6 @@
 """Sphinx extension: wire load → validate → compile into the build, and add
-the ``{entity}`` role and the ``query``, ``exercise`` and ``trainer-note``
-directives.
+the ``{entity}`` role and the ``query``, ``exercise``, ``trainer-note`` and
+``writing-space`` directives.
 
 The work is done by the pure functions in :mod:`citydiplo.graph.load`,
 :mod:`citydiplo.graph.validate`, :mod:`citydiplo.site.compile` and
@@ -23,6 +23,7 @@ from pyoxigraph import Literal as OxLiteral
 from pyoxigraph import NamedNode
 from sphinx import addnodes
 from sphinx.transforms import SphinxTransform
+from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective, SphinxRole
 
@@ -431,6 +432,67 @@ class ExerciseDirective(SphinxDirective):
         return [node]
 
 
+class writing_space(nodes.General, nodes.Element):
+    """Room to write an answer on paper: ``lines`` ruled lines. Screens show
+    nothing (see :func:`skip_writing_space`); the participant edition of a
+    course pack prints the lines (:mod:`citydiplo.print.builder`)."""
+
+
+#: The most lines one writing space may ask for (about half a page)
+WRITING_SPACE_MAX = 16
+
+
+class WritingSpaceDirective(SphinxDirective):
+    """``:::{writing-space} 3``: lines to write an answer on, in the printed
+    participant edition only (a knowledge check's open question, a reason
+    for a true-or-false answer). The argument is the number of lines,
+    1 to 16; without it, 3."""
+
+    optional_arguments = 1
+    has_content = False
+
+    def run(self):
+        lines = 3
+        if self.arguments:
+            text = self.arguments[0].strip()
+            if not text.isdigit() or not 1 <= int(text) <= WRITING_SPACE_MAX:
+                raise self.error(
+                    f"writing-space: the argument is a number of lines from 1 to {WRITING_SPACE_MAX}, not {text!r}"
+                )
+            lines = int(text)
+        node = writing_space(lines=lines)
+        self.set_source_info(node)
+        return [node]
+
+
+#: The list class that makes a task list a knowledge check's options
+KNOWLEDGE_CHECK = "knowledge-check"
+
+
+class KnowledgeCheckOptions(SphinxPostTransform):
+    """A task list marked ``{.knowledge-check}`` holds a question's options,
+    not tasks: its items are ``knowledge-check-option`` instead of
+    ``task-list-item``, so that nothing made for checklists (fields for who
+    and by when, ticks remembered in the browser) takes them for tasks. The
+    tick boxes stay, on screen and on paper."""
+
+    default_priority = 510
+
+    def run(self, **kwargs) -> None:
+        for task_list in self.document.findall(nodes.bullet_list):
+            if KNOWLEDGE_CHECK not in task_list["classes"]:
+                continue
+            for item in task_list.children:
+                if isinstance(item, nodes.list_item) and "task-list-item" in item["classes"]:
+                    item["classes"].remove("task-list-item")
+                    item["classes"].append("knowledge-check-option")
+
+
+def skip_writing_space(self, node) -> None:
+    """On screen, in an e-book and in any other output: nothing (the lines are for paper)."""
+    raise nodes.SkipNode
+
+
 #: Class of the element that holds the name in an exercise or trainer-note title
 TITLE_NAME = "citydiplo-title-name"
 
@@ -705,6 +767,10 @@ def setup(app):
     app.add_transform(KeepTaskCheckboxes)
     app.add_transform(RestoreTaskCheckboxes)
     app.add_transform(UnwrapTitleNames)
+    skip = (skip_writing_space, None)
+    app.add_node(writing_space, html=skip, latex=skip, text=skip, man=skip, texinfo=skip)
+    app.add_directive("writing-space", WritingSpaceDirective)
+    app.add_post_transform(KnowledgeCheckOptions)
     app.connect("builder-inited", on_builder_inited)
     app.connect("env-get-outdated", on_env_get_outdated)
     app.connect("env-purge-doc", on_env_purge_doc)
