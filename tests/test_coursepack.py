@@ -503,7 +503,9 @@ def test_german_edition(built):
     elements = structure_languages(pdf)
     chapter_pages = {page for lv, t, page in facts.outline if lv == 1 and t[0].isdigit()}
     headings = [(e.page, e.language) for e in elements if e.tag == "H1"]
-    assert {page for page, _ in headings} >= chapter_pages | {p for _, _, p in facts.outline}
+    # every page a top-level bookmark points to starts with a heading (a trainer
+    # note's bookmark, one level down, may point into the middle of a chapter)
+    assert {page for page, _ in headings} >= chapter_pages | {p for lv, _, p in facts.outline if lv == 1}
     for page, language in headings:
         assert language == ("en" if page in chapter_pages else "de"), (page, language, headings)
     assert sum(e.own_language == "en" for e in elements) >= len(outline["chapters"])
@@ -745,7 +747,9 @@ def test_writing_space_prints_lines_in_the_participant_edition_only(built):
         assert re.search(r'<ul class="[^"]*\bknowledge-check\b[^"]*contains-task-list', options)
         # options, not tasks: nothing made for checklists takes them for tasks
         items = re.findall(r'<li class="([^"]*)"', options.split("</ul>")[0])
-        assert items == ["knowledge-check-option"] * 2, items
+        assert len(items) == 2 and all(
+            "knowledge-check-option" in item.split() and "task-list-item" not in item.split() for item in items
+        ), items
     spaces = re.findall(r'<div class="write-space writing-space">(.*?)</div>\n', participant)
     assert len(spaces) == 1 and spaces[0].count('class="write-line"') == 2
     assert "writing-space" not in trainer and "KC-ANSWER-TEXT" not in participant and "KC-ANSWER-TEXT" in trainer
