@@ -263,7 +263,8 @@ def test_phone_search_in_one_tap_and_no_sideways_scrolling(browser, served_sites
             assert link.is_visible()
             link.click()
             page.wait_for_url(re.compile(r"/search\.html"))
-            assert page.evaluate("document.activeElement && document.activeElement.type") == "search"
+            # the search page focuses its box once its script has loaded
+            page.wait_for_function("document.activeElement && document.activeElement.type === 'search'")
         assert not errors, errors
     finally:
         context.close()

@@ -8,11 +8,12 @@
  * entry's name in any language, or its short name) is the query or holds all
  * its words: searchnames/<first two letters>.json, written by the build.
  *
- * A query that finds nothing is corrected once: each word that no title or
+ * A query that finds fewer than three pages is corrected once: each word that no title or
  * name holds is replaced by the nearest word that one does (one typing
  * mistake, two for words of six letters or more: a letter added, missing,
  * changed or two letters swapped), taken from the same searchnames/ shard, so
- * a typo in the first two letters is not corrected.
+ * a typo in the first two letters is not corrected. The corrected query's
+ * results replace the first ones only when there are more of them.
  *
  * Where Pagefind cannot load (file://, where browsers block its modules, or a
  * site built without it) Sphinx's own search runs instead, and only then is
@@ -246,40 +247,50 @@
         return;
       }
       status.textContent = words.searching;
-      let total = await show(query, filters, run_id);
-      if (total === null) return; // a newer query has started
-      if (!total && !Object.keys(filters).length) {
+      let found = await lookUp(query, filters);
+      if (run_id !== current) return; // a newer query has started
+      let used = query;
+      // Few or no results: if the query with its unknown words corrected
+      // finds more, show those instead, and say so.
+      if (found.total < 3 && !Object.keys(filters).length) {
         const better = await corrected(query);
-        if (better && run_id === current) {
-          total = await show(better, filters, run_id);
-          if (total === null) return;
-          if (total) {
-            status.textContent = words.corrected
-              .replace("{query}", query)
-              .replace("{better}", better)
-              .replace("{n}", String(total));
-            return;
-          }
+        if (run_id !== current) return;
+        if (better) {
+          const other = await lookUp(better, filters);
+          if (run_id !== current) return;
+          if (other.total > found.total) [found, used] = [other, better];
         }
       }
-      status.textContent = total ? words.found.replace("{n}", String(total)) : words.none;
+      if ((await show(found, run_id)) === null) return;
+      if (used !== query) {
+        status.textContent = words.corrected
+          .replace("{query}", query)
+          .replace("{better}", used)
+          .replace("{n}", String(found.total));
+      } else {
+        status.textContent = found.total ? words.found.replace("{n}", String(found.total)) : words.none;
+      }
     };
 
-    /* Show the results of one query; returns how many there are, or null
-     * when a newer query has started meanwhile. */
-    const show = async (query, filters, run_id) => {
+    /* The best bets and Pagefind's results of one query, not yet shown. */
+    const lookUp = async (query, filters) => {
       const [bets, search] = await Promise.all([
         Object.keys(filters).length ? [] : bestBets(query),
         pagefind.search(query, { filters }),
       ]);
-      if (run_id !== current) return null;
+      const results = search.results;
+      const distinct = new Set([...bets.map((b) => b.url), ...results.map((r) => r.id)]).size;
+      return { bets, results, total: distinct ? results.length || bets.length : 0 };
+    };
+
+    /* Show the results looked up; null when a newer query has started meanwhile. */
+    const show = async ({ bets, results }, run_id) => {
       const shown = new Set();
       for (const bet of bets) {
         const href = root + bet.url;
         shown.add(new URL(href).pathname);
         list.append(item(href, bet.title, bet.kind, ""));
       }
-      const results = search.results;
       let next = 0;
       const page = async () => {
         const slice = results.slice(next, next + PAGE);
@@ -298,8 +309,7 @@
       await page();
       if (run_id !== current) return null;
       more.onclick = page;
-      const total = new Set([...bets.map((b) => b.url), ...results.map((r) => r.id)]).size;
-      return total ? results.length || bets.length : 0;
+      return true;
     };
     form.addEventListener("submit", (event) => {
       event.preventDefault();

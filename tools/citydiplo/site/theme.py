@@ -70,7 +70,7 @@ UI = {
             "searching": "Searching …",
             "found": "{n} pages found.",
             "none": "No page matches. Check the spelling, or try fewer or other words.",
-            "corrected": "No page matches “{query}”. {n} pages found for “{better}”:",
+            "corrected": "{n} pages found for “{better}” (you searched for “{query}”).",
             "filters": {"kind": "Kind of page", "module": "Module", "forum": "Forum", "language": "Language"},
         },
         "checklist": {
@@ -113,7 +113,7 @@ UI = {
             "searching": "Suche läuft …",
             "found": "{n} Seiten gefunden.",
             "none": "Keine Seite passt. Prüfen Sie die Schreibweise oder versuchen Sie weniger oder andere Wörter.",
-            "corrected": "Keine Seite passt zu „{query}“. {n} Seiten gefunden für „{better}“:",
+            "corrected": "{n} Seiten gefunden für „{better}“ (Ihre Suche: „{query}“).",
             "filters": {"kind": "Art der Seite", "module": "Modul", "forum": "Forum", "language": "Sprache"},
         },
         "checklist": {
