@@ -16,7 +16,7 @@ from citydiplo.graph.load import load
 from citydiplo.graph.views import GraphView
 from citydiplo.print.coursepack import print_strings, render_pdf
 from citydiplo.print.pdfcheck import inspect_pdf
-from citydiplo.print.slides import Slide, SlidesError, build_slides, compose, overflowing, split_items
+from citydiplo.print.slides import Slide, SlidesError, build_slides, compose, overflowing, split_items, split_slide
 from citydiplo.site.build import build_site
 from citydiplo.site.diagrams import DiagramError, architecture, diagram_for, render_svg, routes
 
@@ -163,9 +163,17 @@ def test_slide_that_overflows_is_named(project, tmp_path):
     pdf = tmp_path / "x.pdf"
     page = compose(project, plan, "en", "", "")
     render_pdf(page, tmp_path, project.root / "conf" / "print" / "slides.css", pdf)
-    assert overflowing(pdf, plan) == "slide 2 (Too much)"
-    # the planner splits long lists of messages over slides instead
-    assert len(split_items(["x" * 90] * 5, "A title")) == 2
+    assert overflowing(pdf, plan) == 1
+    # a single message that does not fit cannot be split: the build names the slide
+    assert split_slide(plan, 1) is None
+    # the planner splits long lists of messages over slides, and a slide that
+    # still runs over is split in two, its second half "continued"
+    assert len(split_items(["x" * 110] * 5, "A title")) == 2
+    two = [Slide("title", "T"), Slide("session", "S", number=1, items=["a", "b", "c"])]
+    split = split_slide(two, 1)
+    assert [s.items for s in split[1:]] == [["a", "b"], ["c"]] and [s.continued for s in split[1:]] == [False, True]
+    again = split_slide(split, 1)  # the next slide of the session takes the message
+    assert [s.items for s in again[1:]] == [["a"], ["b", "c"]]
 
 
 def test_slides_command_mistakes(project, capsys):

@@ -50,9 +50,9 @@ from .coursepack import (
 
 SLIDES_DIR = "slides"
 #: What a slide holds: lines of 24-pt text of about 50 characters (measured on the real slides)
-CHARS_PER_LINE = 50
+CHARS_PER_LINE = 56
 TITLE_CHARS = 40
-LINES_PER_SLIDE = 7
+LINES_PER_SLIDE = 8
 #: The room for a diagram under a slide's title (mm): the page less margins and a two-line title
 DIAGRAM_BOX = (226.0, 84.0)
 
@@ -243,18 +243,34 @@ def compose(project: Project, slides: list[Slide], language: str, workshop: str,
     )
 
 
-def overflowing(pdf: Path, slides: list[Slide]) -> str | None:
-    """The first slide whose content ran onto a second page (from the PDF's bookmarks)."""
+def overflowing(pdf: Path, slides: list[Slide]) -> int | None:
+    """The index of the first slide whose content ran onto a second page (from the PDF's bookmarks)."""
     from .pdfcheck import inspect_pdf
 
     facts = inspect_pdf(pdf, with_text=False)
     starts = [page for level, _title, page in facts.outline if level == 1]
-    for index, slide in enumerate(slides):
+    for index, _slide in enumerate(slides):
         end = starts[index + 1] if index + 1 < len(starts) else facts.pages
         start = starts[index] if index < len(starts) else facts.pages
         if end - start > 1:
-            return f"slide {index + 1} ({slide.title})"
-    return None if facts.pages == len(slides) else f"slide {len(slides)} ({slides[-1].title})"
+            return index
+    return None if facts.pages == len(slides) else len(slides) - 1
+
+
+def split_slide(slides: list[Slide], index: int) -> list[Slide] | None:
+    """The slides with the last item of slide ``index`` moved to the next
+    slide of the same session (a "continued" slide, made if there is none),
+    or None when the slide has a single item and cannot be split."""
+    slide = slides[index]
+    if slide.kind != "session" or len(slide.items) < 2:
+        return None
+    kept = dataclasses.replace(slide, items=slide.items[:-1])
+    after = slides[index + 1] if index + 1 < len(slides) else None
+    if after is not None and after.kind == "session" and after.continued and after.number == slide.number:
+        moved = dataclasses.replace(after, items=[slide.items[-1], *after.items])
+        return [*slides[:index], kept, moved, *slides[index + 2 :]]
+    moved = dataclasses.replace(slide, items=slide.items[-1:], continued=True)
+    return [*slides[:index], kept, moved, *slides[index + 1 :]]
 
 
 def build_slides(
@@ -278,18 +294,28 @@ def build_slides(
     status = status if status is not None else io.StringIO()
     outdir, _body, outline = run_pack_sphinx(project, pack, docs, "trainer", language, site_url, status)
     slides, warnings = plan(outline, print_strings(project, language), draw_diagrams(project, language, outline))
-    page = compose(project, slides, language, workshop, date)
-    (outdir / "slides.html").write_text(page, encoding="utf-8")
     out = pdf_path(project, module, language)
     staging = out.with_name(out.stem + ".new.pdf")
     try:
-        pages = render_pdf(page, outdir, project.root / PRINT_DIR / "slides.css", staging)
-        bad = overflowing(staging, slides)
-        if bad:
-            raise SlidesError(
-                f"{project.rel(out)}: {bad} does not fit on one slide; shorten its text (a key message, "
-                f"the session's or the module's title, the workshop's name); the previous PDF was kept"
-            )
+        # The plan guesses how many key messages fit a slide; the rendered
+        # PDF decides: a slide that runs over gives its last message to the
+        # next slide of its session and the deck is rendered again, until
+        # every slide fits (or one message alone does not).
+        for _attempt in range(4 * len(slides) + 1):
+            page = compose(project, slides, language, workshop, date)
+            (outdir / "slides.html").write_text(page, encoding="utf-8")
+            pages = render_pdf(page, outdir, project.root / PRINT_DIR / "slides.css", staging)
+            bad = overflowing(staging, slides)
+            if bad is None:
+                break
+            split = split_slide(slides, bad)
+            if split is None:
+                raise SlidesError(
+                    f"{project.rel(out)}: slide {bad + 1} ({slides[bad].title}) does not fit on one slide; "
+                    "shorten its text (a key message, the session's or the module's title, the workshop's "
+                    "name); the previous PDF was kept"
+                )
+            slides = split
         staging.replace(out)
     finally:
         staging.unlink(missing_ok=True)
