@@ -1015,3 +1015,34 @@ def test_parts_in_another_language_carry_lang_in_the_tagged_pdf(tmp_path):
     found = [(e.tag, e.language) for e in structure_languages(out) if e.tag in ("H1", "P")]
     assert found == [("H1", "de"), ("P", "de"), ("H1", "en"), ("P", "en"), ("P", "de")]
     assert [e.own_language for e in structure_languages(out) if e.tag == "Div"] == ["en"]
+
+
+def _write_many(args) -> int:
+    import time
+
+    from citydiplo.files import write_if_changed
+
+    path, text, start = args
+    while time.time() < start:  # both processes begin together
+        time.sleep(0.001)
+    i = 0
+    while time.time() < start + 1.0:
+        write_if_changed(Path(path), f"{text} {i % 3}")
+        i += 1
+    return 0
+
+
+def test_two_packs_side_by_side_can_write_the_same_source_file(tmp_path):
+    """Both editions of a pack write the pack's root page (handbook/_coursepacks/NAME.md);
+    built side by side (coursepack --all), two processes write the same file
+    at once, which must never fail."""
+    import multiprocessing
+    import time
+    from concurrent.futures import ProcessPoolExecutor
+
+    target = tmp_path / "_coursepacks" / "demo.md"
+    start = time.time() + 3  # after both processes have started
+    with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        assert list(pool.map(_write_many, [(str(target), "a", start), (str(target), "b", start)])) == [0, 0]
+    assert target.read_text().startswith(("a ", "b "))
+    assert [p.name for p in target.parent.iterdir()] == ["demo.md"]  # no temporary file left

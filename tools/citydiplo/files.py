@@ -19,14 +19,20 @@ LOCK_NAME = ".lock"
 
 def write_if_changed(path: Path, content: str | bytes) -> bool:
     """Write ``content`` to ``path`` through a temporary file, unless the file
-    already holds exactly that; returns whether it was written."""
+    already holds exactly that; returns whether it was written. The temporary
+    file is named for the process, so that two processes writing the same
+    file (two editions of a pack built side by side) never share it."""
     data = content.encode("utf-8") if isinstance(content, str) else content
     if path.is_file() and path.read_bytes() == data:
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return True
 
 
