@@ -433,17 +433,8 @@ def pack_workers(jobs) -> int:
     return max(1, int(jobs))
 
 
-def _build_pack_verbose(build_pack, project, pack, edition, settings, options):
-    from .print.coursepack import CoursePackError
-
-    try:
-        return build_pack(project, pack, edition, settings, status=sys.stdout, **options)
-    except CoursePackError as exc:
-        return exc
-
-
 def cmd_coursepack(project: Project, args) -> int:
-    from .print.coursepack import EDITIONS, CoursePackError, build_pack, build_packs, load_packs
+    from .print.coursepack import EDITIONS, CoursePackError, build_packs, load_packs
 
     try:
         settings = load_packs(project)
@@ -498,16 +489,9 @@ def cmd_coursepack(project: Project, args) -> int:
         workshop=workshop,
         duplex=getattr(args, "duplex", False),
     )
-    if args.verbose:
-        # Sphinx's progress on the terminal: one pack after the other
-        workers = 1
-        outcomes = (
-            (pack, edition, _build_pack_verbose(build_pack, project, pack, edition, settings, options))
-            for pack, edition in jobs
-        )
-    else:
-        workers = pack_workers(getattr(args, "jobs", "auto"))
-        outcomes = build_packs(project, jobs, settings, workers=workers, **options)
+    # with -v, Sphinx's progress on the terminal: one pack after the other
+    workers = 1 if args.verbose else pack_workers(getattr(args, "jobs", "auto"))
+    outcomes = build_packs(project, jobs, settings, workers=workers, verbose=args.verbose, **options)
     with build_lock(project.build_dir, notify=notify):
         for pack, edition, result in outcomes:
             if isinstance(result, CoursePackError):

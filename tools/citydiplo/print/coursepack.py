@@ -644,19 +644,27 @@ def validate_vocab(project: Project) -> None:
 
 
 def _build_one(args: tuple) -> PackResult | CoursePackError:
-    project, pack, edition, settings, kwargs = args
+    project, pack, edition, settings, verbose, kwargs = args
     try:
-        return build_pack(project, pack, edition, settings, status=io.StringIO(), **kwargs)
+        return build_pack(project, pack, edition, settings, status=sys.stdout if verbose else io.StringIO(), **kwargs)
     except CoursePackError as exc:
         return exc
 
 
-def build_packs(project: Project, jobs: list[tuple[Pack, str]], settings: PackSettings, workers: int = 1, **kwargs):
+def build_packs(
+    project: Project,
+    jobs: list[tuple[Pack, str]],
+    settings: PackSettings,
+    workers: int = 1,
+    verbose: bool = False,
+    **kwargs,
+):
     """Build several (pack, edition) pairs, ``workers`` at a time in separate
     processes (each pack is one Sphinx build and one WeasyPrint render, both
     single-threaded). Yields ``(pack, edition, PackResult or CoursePackError)``
-    in the order of ``jobs``; a failed pack does not stop the others."""
-    tasks = [(project, pack, edition, settings, kwargs) for pack, edition in jobs]
+    in the order of ``jobs``; a failed pack does not stop the others.
+    ``verbose`` shows Sphinx's progress (then build one at a time)."""
+    tasks = [(project, pack, edition, settings, verbose, kwargs) for pack, edition in jobs]
     if workers <= 1 or len(tasks) <= 1:
         for task in tasks:
             yield task[1], task[2], _build_one(task)
