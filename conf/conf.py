@@ -100,7 +100,8 @@ epub_copyright = copyright
 epub_uid = "citydiplo"
 epub_identifier = PROJECT.base_iri
 epub_description = "A handbook on how cities get into, speak at and commit at the global forums on migration."
-epub_tocdepth = 3
+epub_tocdepth = 5
 # the root page's toctrees are hidden (the site has its own navigation): the
-# book's table of contents follows them all the same
+# book's table of contents follows them all the same, down to the sections of a
+# module's pages (modules, a module, its "Pages of this module", a page, its sections)
 epub_tocscope = "includehidden"

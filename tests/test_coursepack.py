@@ -19,6 +19,7 @@ import shutil
 import unicodedata
 from pathlib import Path
 
+import pypdf
 import pytest
 
 from citydiplo.cli import main
@@ -107,10 +108,12 @@ def add_facilitator_notes(project) -> None:
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    """The fixture project, with a facilitator note for every session, and
-    every pack built in both editions, once."""
+    """The fixture project, with a facilitator note for every session and a
+    diagram, and every pack built in both editions, once."""
     project = make_coursepack_project(tmp_path_factory.mktemp("cp") / "repo")
     add_facilitator_notes(project)
+    basics = project.handbook_dir / "modules" / "demo" / "basics.md"
+    edit(basics, "## Background\n", "## Background\n\n:::{forum-diagram} routes gfmd\n:::\n\n")
     assert main(["--root", str(project.root), "coursepack", "--all"]) == 0
     return project
 
@@ -746,7 +749,7 @@ def check_handout(built, name: str) -> None:
     # ... and none wraps: each is printed whole on one line of some page
     lines = {normalise(line) for text in facts.text for line in text.splitlines()}
     for head in heads:
-        assert any(head in line for line in lines), f"running head {head!r} is not on one line"
+        assert any(normalise(head) in line for line in lines), f"running head {head!r} is not on one line"
     # every link out of the pack prints where it leads, in its chapter
     chapter_starts = sorted(page for level, title, page in facts.outline if level == 1 and title[0].isdigit())
     site = load_packs(built).site_url
@@ -792,8 +795,21 @@ def test_one_modules_kit(built, german_trainer_pack):
         assert f"FACILITATOR-NOTE-{session['number']}:" in texts["trainer"], session
     assert bookmarks["participant"] == []
     assert "facilitator notes" not in texts["participant"].casefold() and "FACILITATOR-NOTE" not in texts["participant"]
+    # the diagram's boxes are links in the PDF (a box-sized link over each), to the
+    # entities' IRIs, which the list under the drawing prints (checked with the links above)
+    participant = pypdf.PdfReader(str(pdf_path(built, "demo", "participant")))
+    boxes = []
+    for page in participant.pages:
+        for annot in page.get("/Annots") or []:
+            annot = annot.get_object()
+            uri = str((annot.get("/A") or {}).get("/URI", ""))
+            x1, y1, x2, y2 = (float(v) for v in annot["/Rect"])
+            if "/id/" in uri and abs(y2 - y1) > 20 and abs(x2 - x1) > 40:  # larger than a line of text
+                boxes.append(uri.rsplit("/", 1)[1])
+    assert sorted(boxes) == ["gfmd", "mayors-mechanism", "route-constituency-mechanism"]
     # the trainer edition has no stub page either (the participant's is checked above)
-    heads = [short_head(outline["title"], 40), "Agenda", "Contents"]
+    pack = load_packs(built).packs["demo"]
+    heads = [short_head(pack.short_title or pack.title, 40), "Agenda", "Contents"]
     heads += re.findall(
         r'data-head="([^"]*)"', (built.build_dir / ".coursepack" / "demo-trainer" / "body.html").read_text()
     )

@@ -241,4 +241,13 @@ def test_epub_of_the_real_handbook(real_project, tmp_path):
     book = build_site(project, builder="epub", status=io.StringIO()) / "citydiplo.epub"
     pages = check_structure(book)
     assert len(pages) > 50
+    # the contents reach each module's pages and their sections
+    _, nav, _ = package(book)
+    modules = dict(dict(nav_tree(nav))["Training modules"])
+    gfmd = dict(modules["The GFMD and the Mayors Mechanism"])
+    assert len(gfmd["Pages of this module"]) >= 6 and any(children for _, children in gfmd["Pages of this module"])
+    # the drawings of the forum modules are in the book
+    opf, _, _ = package(book)
+    drawn = {item.get("href") for item in opf.iter(f"{OPF}item") if item.get("properties") == "svg"}
+    assert {"modules/gfmd/taking-part.xhtml", "explanation/global-architecture.xhtml"} <= drawn
     run_epubcheck(book)
