@@ -134,14 +134,33 @@ def test_installed_package_location_is_not_a_fallback(monkeypatch, tmp_path):
         ('build = "build"', 'build = "../elsewhere"', "[paths] build must be a folder inside", 'build = "'),
         ("stale_after_days = 365", 'stale_after_days = "a year"', "stale_after_days must be a int", "stale_after"),
         ('languages = ["en", "de"]', "languages = []", "[build] languages must list codes", "languages ="),
+        ('languages = ["en", "de"]', 'languages = ["en", "klingon"]', "'klingon' is not one of", "languages ="),
         ('name = "City', "name = City", "Invalid value", "name = City"),
     ],
-    ids=["version-missing", "base-slash", "base-type", "build-outside", "stale-type", "languages-empty", "toml"],
+    ids=[
+        "version-missing",
+        "base-slash",
+        "base-type",
+        "build-outside",
+        "stale-type",
+        "languages-empty",
+        "languages-unknown",
+        "toml",
+    ],
 )
 def test_bad_configuration(old, new, fragment, at, project, capsys):
     replace(project.root, CONF, old, new)
     line = line_of(project.root, CONF, at)
     check(run(capsys, ["--root", str(project.root), "validate"]), 2, f"{CONF}:{line}", fragment)
+
+
+def test_version_raised_without_the_ontology_is_an_error(project, capsys):
+    """A release raises [project] version; the ontology header must follow (owl:versionInfo, owl:versionIRI)."""
+    replace(project.root, CONF, f'version = "{project.version}"', 'version = "9.9.9"')
+    onto = "vocab/ontology/citydiplo.ttl"
+    outcome = run(capsys, ["--root", str(project.root), "validate"])
+    check(outcome, 1, f"{onto}:{line_of(project.root, onto, 'owl:versionIRI')}", "dist/9.9.9/citydiplo.ttl")
+    check(outcome, 1, f"{onto}:{line_of(project.root, onto, 'owl:versionInfo')}", '"9.9.9"')
 
 
 # --------------------------------------------------- queries and the dump
