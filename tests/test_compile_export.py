@@ -46,7 +46,8 @@ def test_entity_pages_and_directories_are_generated(project):
     # each access option and each membership shows the source it rests on, next to it
     option = next(line for line in gfmd.splitlines() if "(via [Mayors Mechanism]" in line)
     assert option.endswith(
-        "are eligible. — Source: [A new role for cities in global and regional migration governance? (policy paper)](../id/source-policy-paper.md)"
+        "are eligible. — Source: [A new role for cities in global and regional migration "
+        "governance? (policy paper)](../id/source-policy-paper.md)"
     ), option
     membership = next(line for line in page.splitlines() if "(co-lead; since 2018)" in line)
     assert " — Source" in membership, membership
