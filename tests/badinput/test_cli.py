@@ -21,6 +21,8 @@ from citydiplo.site.compile import sync
 from .corpus import ACTORS, append, check, line_of, network, replace, run, tree_digest
 
 CONF = "conf/citydiplo.toml"
+#: The configured version (the fixture copies the real conf/), so a release needs no edit here.
+VERSION = load_project(Path(__file__).resolve().parents[2]).version
 
 
 # ------------------------------------------------------------- arguments
@@ -128,7 +130,7 @@ def test_installed_package_location_is_not_a_fallback(monkeypatch, tmp_path):
 @pytest.mark.parametrize(
     "old, new, fragment, at",
     [
-        ('version = "0.1.0"\n', "", "[project] has no `version`", "[project]"),
+        (f'version = "{VERSION}"\n', "", "[project] has no `version`", "[project]"),
         ('base = "https://w3id.org/citydiplo/"', 'base = "https://w3id.org/citydiplo"', "must end with '/'", "base ="),
         ('base = "https://w3id.org/citydiplo/"', "base = 3", "[iri] base must be a str", "base ="),
         ('build = "build"', 'build = "../elsewhere"', "[paths] build must be a folder inside", 'build = "'),
