@@ -21,8 +21,11 @@ from citydiplo.site.compile import sync
 from .corpus import ACTORS, append, check, line_of, network, replace, run, tree_digest
 
 CONF = "conf/citydiplo.toml"
-#: The configured version (the fixture copies the real conf/), so a release needs no edit here.
-VERSION = load_project(Path(__file__).resolve().parents[2]).version
+#: The version written in the real conf/ (the fixture copies it), read as text, so that
+#: a release needs no edit here and the loader is checked against the file itself.
+VERSION = re.search(
+    r'^version = "([^"]+)"$', (Path(__file__).resolve().parents[2] / CONF).read_text(encoding="utf-8"), re.M
+).group(1)
 
 
 # ------------------------------------------------------------- arguments
@@ -293,7 +296,7 @@ def test_lock_refuses_without_waiting(tmp_path):
 
 
 def test_config_loads(project):
-    assert load_project(project.root).version == "0.1.0"
+    assert load_project(project.root).version == VERSION
     assert tree_digest(Path(project.root) / "nothing") == "absent"
 
 

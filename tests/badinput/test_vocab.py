@@ -267,8 +267,8 @@ def case_missing_definitions(root):
 @case
 def case_missing_source(root):
     text = "".join(x for x in network().splitlines(keepends=True) if "dcterms:source" not in x)
-    line = append(root, ACTORS, text)  # reported where the option is held, line 4 of the block
-    return ["validate"], 1, f"{ACTORS}:{line + 3}", "dcterms:source: A qualified relation needs its own"
+    line = append(root, ACTORS, text)
+    return ["validate"], 1, f"{ACTORS}:{line}", "dcterms:source"
 
 
 @case
