@@ -43,6 +43,14 @@ def test_entity_pages_and_directories_are_generated(project):
     gfmd = unescape((handbook / "id/gfmd.md").read_text())
     assert "## How local governments take part" in gfmd
     assert "(via [Mayors Mechanism](../id/mayors-mechanism.md))" in gfmd
+    # each access option and each membership shows the source it rests on, next to it
+    option = next(line for line in gfmd.splitlines() if "(via [Mayors Mechanism]" in line)
+    assert option.endswith(
+        "are eligible. — Source: [A new role for cities in global and regional migration "
+        "governance? (policy paper)](../id/source-policy-paper.md)"
+    ), option
+    membership = next(line for line in page.splitlines() if "(co-lead; since 2018)" in line)
+    assert " — Source" in membership, membership
 
 
 def test_german_build_uses_german_labels(project):

@@ -21,6 +21,11 @@ from citydiplo.site.compile import sync
 from .corpus import ACTORS, append, check, line_of, network, replace, run, tree_digest
 
 CONF = "conf/citydiplo.toml"
+#: The version written in the real conf/ (the fixture copies it), read as text, so that
+#: a release needs no edit here and the loader is checked against the file itself.
+VERSION = re.search(
+    r'^version = "([^"]+)"$', (Path(__file__).resolve().parents[2] / CONF).read_text(encoding="utf-8"), re.M
+).group(1)
 
 
 # ------------------------------------------------------------- arguments
@@ -128,20 +133,39 @@ def test_installed_package_location_is_not_a_fallback(monkeypatch, tmp_path):
 @pytest.mark.parametrize(
     "old, new, fragment, at",
     [
-        ('version = "0.1.0"\n', "", "[project] has no `version`", "[project]"),
+        (f'version = "{VERSION}"\n', "", "[project] has no `version`", "[project]"),
         ('base = "https://w3id.org/citydiplo/"', 'base = "https://w3id.org/citydiplo"', "must end with '/'", "base ="),
         ('base = "https://w3id.org/citydiplo/"', "base = 3", "[iri] base must be a str", "base ="),
         ('build = "build"', 'build = "../elsewhere"', "[paths] build must be a folder inside", 'build = "'),
         ("stale_after_days = 365", 'stale_after_days = "a year"', "stale_after_days must be a int", "stale_after"),
         ('languages = ["en", "de"]', "languages = []", "[build] languages must list codes", "languages ="),
+        ('languages = ["en", "de"]', 'languages = ["en", "klingon"]', "'klingon' is not one of", "languages ="),
         ('name = "City', "name = City", "Invalid value", "name = City"),
     ],
-    ids=["version-missing", "base-slash", "base-type", "build-outside", "stale-type", "languages-empty", "toml"],
+    ids=[
+        "version-missing",
+        "base-slash",
+        "base-type",
+        "build-outside",
+        "stale-type",
+        "languages-empty",
+        "languages-unknown",
+        "toml",
+    ],
 )
 def test_bad_configuration(old, new, fragment, at, project, capsys):
     replace(project.root, CONF, old, new)
     line = line_of(project.root, CONF, at)
     check(run(capsys, ["--root", str(project.root), "validate"]), 2, f"{CONF}:{line}", fragment)
+
+
+def test_version_raised_without_the_ontology_is_an_error(project, capsys):
+    """A release raises [project] version; the ontology header must follow (owl:versionInfo, owl:versionIRI)."""
+    replace(project.root, CONF, f'version = "{project.version}"', 'version = "9.9.9"')
+    onto = "vocab/ontology/citydiplo.ttl"
+    outcome = run(capsys, ["--root", str(project.root), "validate"])
+    check(outcome, 1, f"{onto}:{line_of(project.root, onto, 'owl:versionIRI')}", "dist/9.9.9/citydiplo.ttl")
+    check(outcome, 1, f"{onto}:{line_of(project.root, onto, 'owl:versionInfo')}", '"9.9.9"')
 
 
 # --------------------------------------------------- queries and the dump
@@ -272,7 +296,7 @@ def test_lock_refuses_without_waiting(tmp_path):
 
 
 def test_config_loads(project):
-    assert load_project(project.root).version == "0.1.0"
+    assert load_project(project.root).version == VERSION
     assert tree_digest(Path(project.root) / "nothing") == "absent"
 
 

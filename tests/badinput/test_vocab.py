@@ -223,6 +223,17 @@ def case_invalid_last_checked_date(root):
 
 
 @case
+def case_access_option_without_source(root):
+    text = network(
+        extra="    cd:hasAccessOption [ a cd:AccessOption ;\n"
+        "        cd:route cdi:route-constituency-mechanism ;\n"
+        '        skos:note "Open to all."@en , "Offen für alle."@de ] ;\n'
+    )
+    line = append(root, ACTORS, text)  # reported where the option is held, line 4 of the block
+    return ["validate"], 1, f"{ACTORS}:{line + 3}", "dcterms:source: A qualified relation needs its own"
+
+
+@case
 def case_last_checked_plain_string(root):
     line = append(root, ACTORS, network().replace('"2026-11-22"^^xsd:date', '"last week"'))
     return ["validate"], 1, f"{ACTORS}:{line + 4}", "cd:lastChecked"

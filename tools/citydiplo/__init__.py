@@ -14,4 +14,4 @@ rooms below it:
 ``graph/`` knows nothing of Sphinx; ``site/`` knows nothing of PDFs or servers.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

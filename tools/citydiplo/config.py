@@ -20,6 +20,12 @@ class ConfigError(Exception):
     """The project configuration is missing or malformed."""
 
 
+#: The languages the handbook and the data may be written in ([build] languages),
+#: each with its code in the EU Publications Office language authority, which
+#: the dataset description (DCAT-AP dcterms:language) uses.
+LANGUAGE_CODES = {"en": "ENG", "de": "DEU", "fr": "FRA", "es": "SPA", "ar": "ARA", "it": "ITA", "pt": "POR"}
+
+
 @dataclass(frozen=True)
 class Project:
     root: Path
@@ -130,6 +136,12 @@ def load_project(root: str | os.PathLike | None = None) -> Project:
     languages = need("build", "languages", list, ["en"])
     if not languages or not all(isinstance(x, str) and x for x in languages):
         raise ConfigError(f"{CONFIG_NAME}:{_key_line(text, 'build', 'languages')}: [build] languages must list codes")
+    unknown = [x for x in languages if x not in LANGUAGE_CODES]
+    if unknown:
+        raise ConfigError(
+            f"{CONFIG_NAME}:{_key_line(text, 'build', 'languages')}: [build] languages: {unknown[0]!r} is not one of "
+            f"{', '.join(sorted(LANGUAGE_CODES))}"
+        )
     folders = {}
     for key in ("vocab", "handbook", "build"):
         folder = (root_path / need("paths", key, str, key)).resolve()

@@ -35,7 +35,7 @@ from pyoxigraph import (
     Triple,
 )
 
-from ..config import Project
+from ..config import LANGUAGE_CODES, Project
 from ..escape import csv_cell
 from ..files import replace_dir
 from ..paths import output_path
@@ -216,6 +216,8 @@ THEMES = {
     "http://publications.europa.eu/resource/authority/data-theme/INTR": "International issues",
 }
 THEME_SCHEME = "http://publications.europa.eu/resource/authority/data-theme"
+#: The EU Publications Office language authority (as DCAT-AP has it).
+LANGUAGE_AUTHORITY = "http://publications.europa.eu/resource/authority/language/"
 #: The whole Earth (GeoNames), the dataset's spatial coverage.
 EARTH = "https://sws.geonames.org/6295630/"
 KEYWORDS = {
@@ -331,6 +333,14 @@ def description(project: Project, triples: list[Triple], csv_texts: dict[str, st
         ]
     for lang, words in KEYWORDS.items():
         out += [Triple(ds, dcat("keyword"), Literal(word, language=lang)) for word in words]
+    # The languages every entry is written in: each label and definition is
+    # required in each of the handbook's languages (vocab/shapes/data.ttl).
+    for lang in project.languages:  # codes checked when the project is loaded (config.LANGUAGE_CODES)
+        language = NamedNode(LANGUAGE_AUTHORITY + LANGUAGE_CODES[lang])
+        out += [
+            Triple(ds, dcterms("language"), language),
+            Triple(language, rdf("type"), dcterms("LinguisticSystem")),
+        ]
     span = coverage(project, triples)
     if span:
         period = NamedNode(dataset_iri(project) + "#period")

@@ -117,7 +117,7 @@ def iri_problem(vocab: Vocab, term: URIRef) -> str | None:
     ``def/``, or with a slug or term name that is not a safe file name."""
     project = vocab.project
     text = str(term)
-    if text in (project.ontology_iri, project.def_ns):
+    if text in (project.ontology_iri, project.def_ns, ontology_version_iri(project)):
         return None
     if text.startswith(project.id_ns):
         why = slug_problem(text[len(project.id_ns) :])
@@ -177,7 +177,7 @@ def check_references(vocab: Vocab) -> list[Problem]:
                     report(subject, term, why, "iri")
                     continue
                 text = str(term)
-                if text in (project.ontology_iri, project.def_ns) or (
+                if text in (project.ontology_iri, project.def_ns, ontology_version_iri(project)) or (
                     text.startswith(project.def_ns) and VERSION_RE.match(text[len(project.def_ns) :])
                 ):
                     continue
@@ -368,16 +368,12 @@ def _shacl_problems(vocab: Vocab, report) -> list[Problem]:
         if prop.startswith("<"):
             prop = _curie(vocab, path) + ": "
         detail = f" (value: {_show(vocab, value)})" if value is not None and value != focus else ""
-        problems.append(
-            problem_at(
-                vocab,
-                focus,
-                f"{prop}{message}{detail}",
-                path if isinstance(path, URIRef) else None,
-                code="shacl",
-                severity=severity,
-            )
-        )
+        terms = [path] if isinstance(path, URIRef) else [None]
+        if isinstance(focus, BNode) and isinstance(path, URIRef) and (focus, path, None) not in vocab.graph:
+            # a value missing from a blank node (an access option, a membership): point at
+            # the property that holds that node, not at the owner's own value of ``path``
+            terms = sorted(set(vocab.graph.predicates(None, focus))) or terms
+        problems.append(problem_at(vocab, focus, f"{prop}{message}{detail}", *terms, code="shacl", severity=severity))
     return problems
 
 
@@ -485,10 +481,48 @@ def check_queries(vocab: Vocab) -> list[Problem]:
     return problems
 
 
+def ontology_version_iri(project) -> str:
+    """The ontology's ``owl:versionIRI``: its file in this release's kept folder
+    (``dist/<version>/citydiplo.ttl``, the dump that holds the ontology)."""
+    return f"{project.base_iri}dist/{project.version}/citydiplo.ttl"
+
+
+def check_version(vocab: Vocab) -> list[Problem]:
+    """The ontology header names the version set in the configuration
+    (``[project] version``): ``owl:versionInfo`` and an ``owl:versionIRI`` that
+    resolves (this release's dump folder), so that a release cannot forget them."""
+    project, graph = vocab.project, vocab.graph
+    OWL = "http://www.w3.org/2002/07/owl#"
+    ontology = URIRef(project.ontology_iri)
+    if (ontology, RDF.type, URIRef(OWL + "Ontology")) not in graph:
+        return []
+    problems = []
+    want = {
+        URIRef(OWL + "versionInfo"): Literal(project.version),
+        URIRef(OWL + "versionIRI"): URIRef(ontology_version_iri(project)),
+    }
+    for prop, value in want.items():
+        found = sorted(graph.objects(ontology, prop), key=str)
+        if found != [value]:
+            shown = ", ".join(str(v) for v in found) or "nothing"
+            problems.append(
+                problem_at(
+                    vocab,
+                    ontology,
+                    f"{_curie(vocab, prop)}: must be {value.n3()} for version {project.version} "
+                    f"(conf/citydiplo.toml [project] version), found {shown}",
+                    prop,
+                    code="version",
+                )
+            )
+    return problems
+
+
 def validate(vocab: Vocab, today: dt.date | None = None) -> list[Problem]:
     """All problems, errors and notices, sorted by file and line."""
     problems: list[Problem] = list(vocab.problems)
     problems += check_prefixes(vocab)
+    problems += check_version(vocab)
     problems += check_duplicates(vocab)
     problems += check_references(vocab)
     problems += check_literals(vocab)

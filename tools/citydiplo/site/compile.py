@@ -195,7 +195,7 @@ class Compiler:
             details.append(note)
         if details:
             bits.append(MyST("(" + md("; ".join(details)) + ")"))
-        return myst_join(bits, " ")
+        return MyST(myst_join(bits, " ") + self.sourced(membership, base))
 
     # ------------------------------------------------- qualified statements
     def sourced(self, node, base: str) -> MyST:
@@ -363,6 +363,7 @@ class Compiler:
                     "sort": view.label(route) if route is not None else "",
                     "via": via,
                     "note": md(view.text(option, SKOS.note) or ""),
+                    "sourced": self.sourced(option, base),
                 }
             )
         access.sort(key=lambda a: (a["sort"].casefold(), a["note"]))
