@@ -145,6 +145,7 @@ def test_search_page_leaves_out_what_it_does_not_use(sites):
     assert [Path(src).name for src in fallback] == [
         "documentation_options.js",
         "doctools.js",
+        "sphinx_highlight.js",
         "language_data.js",
         "searchtools.js",
     ]

@@ -5,9 +5,11 @@
 index in ``pagefind/``. Pagefind indexes only what the page template marks
 with ``data-pagefind-body`` (the article, not the navigation), reads the
 filters and the weighted names that :mod:`citydiplo.site.theme` puts there,
-and splits the index into fragments, so a first query fetches a few hundred
-kilobytes whatever the size of the site. The search page falls back to
-Sphinx's own index where Pagefind cannot run (``file://``).
+and splits the index into chunks (by word) and fragments (one per page), so a
+first query fetches the chunks of its words and the fragments of the results
+it shows, not the whole index (≈ 130–150 KB in all at today's size,
+``tests/benchmarks/search_bytes.py``). The search page falls back to Sphinx's
+own index where Pagefind cannot run (``file://``).
 
 Pagefind comes as a binary with the ``pagefind[extended]`` package; the
 extended build segments and stems German as well as English.

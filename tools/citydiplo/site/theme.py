@@ -536,10 +536,19 @@ def on_html_page_context(app, pagename, templatename, context, doctree) -> None:
         context["cd_name_keys"] = " ".join(sorted(k for k in shards if not k.startswith(ENDS_DIR)))
         context["cd_end_keys"] = " ".join(sorted(k.removeprefix(ENDS_DIR) for k in shards if k.startswith(ENDS_DIR)))
         # the search page shows no code, tabs, dates, directories or checklists:
-        # their styles and scripts stay out of a first search (RESULTS.md)
+        # their styles and scripts stay out of a first search (RESULTS.md);
+        # Sphinx's own search needs a few of them, which the page loads, in
+        # their order, only when it falls back to that search
+        scripts = context.get("script_files")
+        fallback = sorted(
+            (f for f in scripts or [] if asset_name(f) in FOR_SPHINX_SEARCH), key=lambda f: getattr(f, "priority", 500)
+        )
+        context["cd_sphinx_scripts"] = [context["pathto"](str(getattr(f, "filename", f)), 1) for f in fallback]
         for key in ("css_files", "script_files"):
             if isinstance(context.get(key), list):
-                context[key][:] = [f for f in context[key] if asset_name(f) not in NOT_ON_SEARCH_PAGE]
+                context[key][:] = [
+                    f for f in context[key] if asset_name(f) not in NOT_ON_SEARCH_PAGE | FOR_SPHINX_SEARCH
+                ]
 
     # breadcrumbs: the toctree's parents, or the folder's index for orphan pages
     crumbs = [{"title": words["home"], "link": context["pathto"](app.config.root_doc)}]
@@ -608,15 +617,14 @@ NOT_ON_SEARCH_PAGE = frozenset(
         "sphinx-design.min.css",
         "furo-extensions.css",
         "design-tabs.js",
-        "sphinx_highlight.js",
         "citydiplo-dates.js",
         "citydiplo-directory.js",
         "citydiplo-checklists.js",
-        # Sphinx's own search needs these two; the page loads them when it falls back to it
-        "documentation_options.js",
-        "doctools.js",
     }
 )
+#: scripts only Sphinx's own search needs (its options, helpers, highlighting
+#: and translations): the search page loads them when it falls back to it
+FOR_SPHINX_SEARCH = frozenset({"documentation_options.js", "doctools.js", "sphinx_highlight.js", "translations.js"})
 
 
 def asset_name(asset) -> str:
