@@ -56,6 +56,13 @@ PAGE_TYPES = {
 }
 
 
+def page_size(base: str, path: str) -> int:
+    from urllib.request import urlopen
+
+    with urlopen(base + path) as response:  # the test's own server on loopback
+        return len(response.read())
+
+
 def pagefind_results(page, url: str) -> list[str]:
     page.goto(url)
     page.wait_for_selector(".cd-search-result-link", timeout=15_000)
@@ -77,18 +84,36 @@ def test_search_finds_the_page_in_the_top_three(page, served_sites, edition, que
     [
         ("", "Freetwon", "freetown", "id/freetown.html"),
         ("de", "Begleitveranstalltung", "begleitveranstaltung", "how-to/organise-a-side-event.html"),
+        # mistakes in the first two letters (found by the word's last two)
+        ("", "Rfeetown", "freetown", "id/freetown.html"),
+        ("", "Lgobal Cities Fund", "global cities fund", "id/global-cities-fund.html"),
+        ("de", "Zsuage", "zusage", "how-to/make-a-pledge.html"),
+        # Pagefind's own typo tolerance finds "May" for "Mayros": the name wins
+        ("", "Mayros Mechanism", "mayors mechanism", "id/mayors-mechanism.html"),
     ],
 )
 def test_search_corrects_a_typing_mistake(page, served_sites, edition, query, better, expected):
-    """A query that finds nothing is run again with its unknown word replaced by
-    the nearest word of a title or name, and the page says so."""
+    """A query that finds few pages, or none by name, is run again with its
+    unknown words replaced by the nearest words of titles or names, and the
+    page says so; no request goes to a name-table file that does not exist."""
     folder = f"{edition}/" if edition else ""
+    missing = []
+    page.on("response", lambda response: response.status >= 400 and missing.append(response.url))
     links = pagefind_results(page, f"{served_sites}{folder}search.html?q={quote(query)}")
     assert expected in [link.removeprefix(served_sites + folder) for link in links[:3]], links[:5]
     page.wait_for_function("document.querySelector('.cd-search-status').textContent.includes('“')")
     status = page.inner_text(".cd-search-status")
     assert query in status and better in status, status
-    assert not page.errors, page.errors
+    assert not missing and not page.errors, (missing, page.errors)
+
+
+@pytest.mark.parametrize("query", ["visas", "Mayors Mechanism"])
+def test_search_leaves_a_word_of_the_site_alone(page, served_sites, query):
+    """A word that is in the pages but in no title or name is not "corrected"
+    to a name that looks like it."""
+    pagefind_results(page, f"{served_sites}search.html?q={quote(query)}")
+    page.wait_for_function("/\\d/.test(document.querySelector('.cd-search-status').textContent)")
+    assert "“" not in page.inner_text(".cd-search-status")
 
 
 def test_search_snippets_come_from_the_index(page, served_sites):
@@ -100,6 +125,11 @@ def test_search_snippets_come_from_the_index(page, served_sites):
     pages = [url for url in fetched if url.endswith(".html") and "search.html" not in url]
     assert not pages, pages
     assert not [url for url in fetched if "searchindex.js" in url]
+    # search runs on the page's thread (no worker script), and the index comes
+    # in small chunks (site/search.py, INDEX_CHUNK_SIZE; Pagefind's default makes ≈ 25 KB)
+    assert not [url for url in fetched if "pagefind-worker" in url]
+    chunks = [url.removeprefix(served_sites) for url in fetched if url.endswith(".pf_index")]
+    assert chunks and all(page_size(served_sites, chunk) < 16_000 for chunk in chunks), chunks
 
 
 def test_search_filters_narrow_on_the_page(page, served_sites):

@@ -10,6 +10,7 @@ import io
 import json
 import re
 from html import unescape
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -69,7 +70,9 @@ def test_search_index_and_name_table(sites):
     assert 'data-pagefind-filter="forum:' in entity and 'data-pagefind-ignore data-pagefind-meta="names"' in entity
     shard = json.loads((participant / "searchnames" / "gf.json").read_text(encoding="utf-8"))
     pages = [shard["pages"][i] for i in shard["words"]["gfmd"]]
+    # each page's names, without its title (the search page normalises the title itself)
     assert any(url == "id/gfmd.html" and "gfmd" in names for url, _title, _kind, names in pages)
+    assert all(normalise(title) not in names[:1] for _url, title, _kind, names in shard["pages"])
     # navigation is not indexed: Pagefind reads only the article
     index = (participant / "index.html").read_text(encoding="utf-8")
     assert index.index("data-pagefind-body") > index.index('class="sidebar-drawer"')
@@ -106,3 +109,47 @@ def test_sitemap(sites):
     pages = [p for p in participant.rglob("*.html") if "pagefind" not in p.parts]
     documents = [p for p in pages if p.name not in ("genindex.html", "search.html")]
     assert text.count("<url>") == len(documents)
+
+
+def test_name_table_by_last_letters_and_the_files_the_search_page_may_ask_for(sites):
+    """searchnames/end/<yz>.json: every word of four letters or more of a
+    title or name, by its last two letters, with the number of pages it names
+    (for correcting a typing mistake in a word's first letters); the search
+    page lists the files that exist, so it never asks for a missing one."""
+    _, participant, _ = sites
+    names = participant / "searchnames"
+    heads = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in names.glob("*.json")}
+    ends = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in (names / "end").glob("*.json")}
+    words = {word: len(pages) for shard in heads.values() for word, pages in shard["words"].items()}
+    assert ends["md"]["gfmd"] == words["gfmd"] > 0
+    assert {w for counts in ends.values() for w in counts} == {w for w in words if len(w) >= 4}
+    assert all(word.endswith(key) for key, counts in ends.items() for word in counts)
+    search = (participant / "search.html").read_text(encoding="utf-8")
+    listed = re.search(r'data-names="([^"]*)"', search).group(1).split()
+    assert sorted(listed) == sorted(heads)
+    assert sorted(re.search(r'data-ends="([^"]*)"', search).group(1).split()) == sorted(ends)
+
+
+def test_search_page_leaves_out_what_it_does_not_use(sites):
+    """A first search downloads less: no code, tab, date, directory or checklist
+    styles and scripts, and Sphinx's search helpers only when it falls back."""
+    _, participant, _ = sites
+    search = (participant / "search.html").read_text(encoding="utf-8")
+    assets = {
+        Path(src.split("?")[0]).name for src in re.findall(r'<(?:script|link)[^>]* (?:src|href)="([^"]+)"', search)
+    }
+    assert {"citydiplo-search.js", "furo.css", "citydiplo.css", "furo.js"} <= assets, assets
+    for name in ("pygments.css", "sphinx-design.min.css", "design-tabs.js", "citydiplo-checklists.js", "doctools.js"):
+        assert name not in assets, name
+    fallback = re.search(r'data-sphinx="([^"]*)"', search).group(1).split()
+    assert [Path(src).name for src in fallback] == [
+        "documentation_options.js",
+        "doctools.js",
+        "sphinx_highlight.js",
+        "language_data.js",
+        "searchtools.js",
+    ]
+    assert all((participant / src).is_file() for src in fallback)
+    # every other page keeps them
+    index = (participant / "index.html").read_text(encoding="utf-8")
+    assert 'src="_static/doctools.js' in index and 'src="_static/citydiplo-checklists.js' in index

@@ -8,12 +8,17 @@
  * entry's name in any language, or its short name) is the query or holds all
  * its words: searchnames/<first two letters>.json, written by the build.
  *
- * A query that finds fewer than three pages is corrected once: each word that no title or
- * name holds is replaced by the nearest word that one does (one typing
- * mistake, two for words of six letters or more: a letter added, missing,
- * changed or two letters swapped), taken from the same searchnames/ shard, so
- * a typo in the first two letters is not corrected. The corrected query's
- * results replace the first ones only when there are more of them.
+ * A query that finds fewer than three pages, or no page by its name, is
+ * corrected once: each word that no title or name holds is replaced by the
+ * nearest word that one does (one typing mistake, two for words of six
+ * letters or more: a letter added, missing, changed or two letters swapped).
+ * The candidates are the words with the same first two letters (the shard
+ * above) and those with the same last two letters (searchnames/end/<yz>.json,
+ * words only), so a mistake in the first letters is found too. The corrected
+ * query's results replace the first ones when there are more of them, or,
+ * when the first query found no page by its name, when the corrected one does
+ * and Pagefind did not find the word as typed (its own typo tolerance matched
+ * another word: "Mayros" found "May").
  *
  * Where Pagefind cannot load (file://, where browsers block its modules, or a
  * site built without it) Sphinx's own search runs instead, and only then is
@@ -33,6 +38,9 @@
   const params = new URLSearchParams(window.location.search);
   const PAGE = 6;
   const STOPWORDS = new Set(box.dataset.stopwords.split(" "));
+  // the name table's files that exist (no request for one that does not)
+  const NAME_KEYS = new Set((box.dataset.names || "").split(" "));
+  const END_KEYS = new Set((box.dataset.ends || "").split(" "));
 
   const el = (tag, attrs = {}, ...children) => {
     const node = document.createElement(tag);
@@ -53,11 +61,10 @@
     box.hidden = true;
     sphinxResults.hidden = false;
     document.documentElement.dataset.search = "sphinx";
-    // Sphinx's search, its language data, then its index (which starts the query)
-    const [languageData, searchtools] = box.dataset.sphinx.split(" ");
-    loadScript(languageData)
-      .then(() => loadScript(searchtools))
-      .then(() => loadScript(box.dataset.index))
+    // Sphinx's options and helpers, its language data and search, then its
+    // index (which starts the query), one after the other
+    [...box.dataset.sphinx.split(" "), box.dataset.index]
+      .reduce((previous, src) => previous.then(() => loadScript(src)), Promise.resolve())
       .catch(() => {});
   };
 
@@ -67,17 +74,22 @@
   const wordKey = (word) => (word.length > 3 && word.endsWith("s") ? word.slice(0, -1) : word);
 
   const shards = new Map();
-  const shard = async (key) => {
-    if (!shards.has(key)) {
+  const load = (path, empty) => {
+    if (!shards.has(path)) {
       shards.set(
-        key,
-        fetch(`${root}searchnames/${encodeURIComponent(key)}.json`)
-          .then((r) => (r.ok ? r.json() : { pages: [], words: {} }))
-          .catch(() => ({ pages: [], words: {} })),
+        path,
+        fetch(`${root}searchnames/${path}.json`)
+          .then((r) => (r.ok ? r.json() : empty))
+          .catch(() => empty),
       );
     }
-    return shards.get(key);
+    return shards.get(path);
   };
+  /* Pages by the words of their names, for words starting with `key`. */
+  const shard = async (key) =>
+    NAME_KEYS.has(key) ? load(encodeURIComponent(key), { pages: [], words: {} }) : { pages: [], words: {} };
+  /* The words of names ending in `key`, each with the number of pages it names. */
+  const ends = async (key) => (END_KEYS.has(key) ? load(`end/${encodeURIComponent(key)}`, {}) : {});
 
   /* Pages whose name is the query, taken in turns with pages whose title or
    * name holds every word of it (the thing itself, then the guide to it).
@@ -92,7 +104,8 @@
     const data = await shard(keys[0].slice(0, 2));
     const candidates = (data.words[keys[0]] || []).map((i) => data.pages[i]);
     const hits = [];
-    for (const [url, title, kind, names] of candidates) {
+    for (const [url, title, kind, others] of candidates) {
+      const names = [normalise(title), ...others]; // the file leaves out the title's own form
       const exact = names.includes(wanted);
       const all = names.some((name) => {
         const have = new Set(name.split(" ").map(wordKey));
@@ -129,12 +142,13 @@
     return rows[a.length][b.length];
   };
 
-  /* The query with its unknown words replaced by the nearest known ones, or
-   * null when there is nothing to correct. Among equally near words, the one
-   * in the most titles and names wins, then the first in alphabetical order. */
+  /* The query with its unknown words replaced by the nearest known ones
+   * ({query, replaced: [word as typed, its correction], …}), or null when there is nothing to
+   * correct. Among equally near words, the one in the most titles and names
+   * wins, then the first in alphabetical order. */
   const compare = (r, s) => r[0] - s[0] || r[1] - s[1] || (r[2] < s[2] ? -1 : r[2] > s[2] ? 1 : 0);
   const corrected = async (query) => {
-    let changed = false;
+    const replaced = [];
     const out = [];
     for (const word of normalise(query).split(" ").filter(Boolean)) {
       const key = wordKey(word);
@@ -142,34 +156,60 @@
         out.push(word);
         continue;
       }
-      const data = await shard(key.slice(0, 2));
+      const [data, ending] = await Promise.all([shard(key.slice(0, 2)), ends(key.slice(-2))]);
       if (data.words[key]) {
         out.push(word);
         continue;
       }
+      const candidates = new Map(Object.entries(ending));
+      for (const [candidate, pages] of Object.entries(data.words)) candidates.set(candidate, pages.length);
       const limit = key.length >= 6 ? 2 : 1;
       let best = null;
       let bestRank = null;
-      for (const [candidate, pages] of Object.entries(data.words)) {
+      for (const [candidate, count] of candidates) {
         if (Math.abs(candidate.length - key.length) > limit) continue;
         const d = distance(key, candidate);
         if (d > limit) continue;
-        const rank = [d, -pages.length, candidate];
+        const rank = [d, -count, candidate];
         if (bestRank === null || compare(rank, bestRank) < 0) {
           best = candidate;
           bestRank = rank;
         }
       }
-      out.push(best ?? word);
-      changed ||= best !== null;
+      if (best === null) {
+        out.push(word);
+        continue;
+      }
+      // a plural stays plural ("Mayros" → "mayors"), as a name is written
+      out.push(best + word.slice(key.length));
+      replaced.push([word, best]);
     }
-    return changed ? out.join(" ") : null;
+    return replaced.length ? { query: out.join(" "), replaced } : null;
+  };
+
+  /* Whether Pagefind found each of these words as typed (or a form of it:
+   * "pledging" finds "pledge"), judged by what its first result marks; a
+   * marked word that is the correction itself does not count ("Mechansim"
+   * finds "mechanism": the correction changes nothing that Pagefind did). */
+  const commonStart = (a, b) => {
+    let i = 0;
+    while (i < a.length && i < b.length && a[i] === b[i]) i++;
+    return i;
+  };
+  const foundAsTyped = async (results, typed) => {
+    if (!results.length) return false;
+    const { excerpt } = await results[0].data();
+    const marked = [...excerpt.matchAll(/<mark>(.*?)<\/mark>/g)].flatMap((m) => normalise(m[1]).split(" "));
+    return typed.every(([word, correction]) =>
+      marked.some((m) => wordKey(m) !== correction && commonStart(m, word) >= Math.min(word.length - 1, 5)),
+    );
   };
 
   const start = async () => {
     if (window.location.protocol === "file:") throw new Error("Pagefind does not load from file://");
     const pagefind = await import(bundle + "pagefind.js"); // fails when the bundle is missing
-    await pagefind.options({ baseUrl: new URL(root).pathname, excerptLength: 24 });
+    // on the page's own thread: the worker would be one more script to fetch
+    await pagefind.options({ baseUrl: new URL(root).pathname, excerptLength: 24, noWorker: true });
     pagefind.init();
     sphinxResults.hidden = true;
     document.documentElement.dataset.search = "pagefind";
@@ -250,15 +290,19 @@
       let found = await lookUp(query, filters);
       if (run_id !== current) return; // a newer query has started
       let used = query;
-      // Few or no results: if the query with its unknown words corrected
-      // finds more, show those instead, and say so.
-      if (found.total < 3 && !Object.keys(filters).length) {
+      // Few results, or none by name: if the query with its unknown words
+      // corrected finds more, or finds pages by name where Pagefind only
+      // guessed at the word, show those instead, and say so.
+      if ((found.total < 3 || !found.bets.length) && !Object.keys(filters).length) {
         const better = await corrected(query);
         if (run_id !== current) return;
         if (better) {
-          const other = await lookUp(better, filters);
+          const other = await lookUp(better.query, filters);
           if (run_id !== current) return;
-          if (other.total > found.total) [found, used] = [other, better];
+          const more = other.total > found.total && found.total < 3;
+          const named = other.bets.length > 0 && !found.bets.length && !(await foundAsTyped(found.results, better.replaced));
+          if (run_id !== current) return;
+          if (more || named) [found, used] = [other, better.query];
         }
       }
       if ((await show(found, run_id)) === null) return;
@@ -292,9 +336,9 @@
         list.append(item(href, bet.title, bet.kind, ""));
       }
       let next = 0;
-      const page = async () => {
-        const slice = results.slice(next, next + PAGE);
-        next += PAGE;
+      const page = async (size = PAGE) => {
+        const slice = results.slice(next, next + size);
+        next += size;
         const data = await Promise.all(slice.map((r) => r.data()));
         if (run_id !== current) return;
         for (const d of data) {
@@ -306,9 +350,11 @@
         }
         more.hidden = next >= results.length;
       };
-      await page();
+      // the first screen: the pages by name, then Pagefind's results up to
+      // PAGE in all (at least three of them); each costs a fragment
+      await page(Math.max(3, PAGE - bets.length));
       if (run_id !== current) return null;
-      more.onclick = page;
+      more.onclick = () => page();
       return true;
     };
     form.addEventListener("submit", (event) => {

@@ -48,7 +48,7 @@ def add_synthetic(site: Path, n: int) -> None:
     sys.path.insert(0, str(ROOT / "tools"))
     from citydiplo.config import load_project
     from citydiplo.site.search import index_site
-    from citydiplo.site.theme import NAMES_DIR, normalise, word_key
+    from citydiplo.site.theme import CORRECTED_LENGTH, ENDS_DIR, NAMES_DIR, normalise, word_key
 
     model = (site / "id" / "mayors-mechanism.html").read_text(encoding="utf-8")
     start, end = model.index("<div data-pagefind-body>"), model.index('<p class="cd-feedback">')
@@ -65,11 +65,12 @@ def add_synthetic(site: Path, n: int) -> None:
         )
         slug = f"synthetic-{i:05d}"
         (site / "id" / f"{slug}.html").write_text(html, encoding="utf-8")
-        names = [normalise(name)]
-        for word in {word_key(w) for w in names[0].split() if len(w) > 1}:
+        # (the name table leaves out the title's own form, as the build does)
+        for word in {word_key(w) for w in normalise(name).split() if len(w) > 1}:
             shard = shards.setdefault(word[:2], {"pages": [], "words": {}})
             shard["words"].setdefault(word, []).append(len(shard["pages"]))
-            shard["pages"].append([f"id/{slug}.html", name, "Synthetic", names])
+            shard["pages"].append([f"id/{slug}.html", name, "Synthetic", []])
+    ends: dict[str, dict[str, int]] = {}
     for key, extra in shards.items():
         path = site / NAMES_DIR / f"{key}.json"
         data = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {"pages": [], "words": {}}
@@ -78,6 +79,20 @@ def add_synthetic(site: Path, n: int) -> None:
         for word, indices in extra["words"].items():
             data["words"].setdefault(word, []).extend(i + offset for i in indices)
         path.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+        for word, indices in data["words"].items():
+            if len(word) >= CORRECTED_LENGTH:
+                ends.setdefault(word[-2:], {})[word] = len(indices)
+    for key, counts in ends.items():
+        path = site / NAMES_DIR / ENDS_DIR / f"{key}.json"
+        known = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+        path.write_text(json.dumps(dict(sorted({**known, **counts}.items())), ensure_ascii=False), encoding="utf-8")
+    # the search page lists the name table's files
+    search = site / "search.html"
+    html = search.read_text(encoding="utf-8")
+    heads = " ".join(sorted(p.stem for p in (site / NAMES_DIR).glob("*.json")))
+    tails = " ".join(sorted(p.stem for p in (site / NAMES_DIR / ENDS_DIR).glob("*.json")))
+    html = re.sub(r'data-names="[^"]*"', f'data-names="{heads}"', html)
+    search.write_text(re.sub(r'data-ends="[^"]*"', f'data-ends="{tails}"', html), encoding="utf-8")
     index_site(load_project(ROOT), site, "en")
 
 
@@ -125,6 +140,7 @@ def measure(site: Path) -> list[dict]:
 
 def sphinx_search_bytes(site: Path) -> int:
     files = ["search.html", "searchindex.js", "_static/searchtools.js", "_static/language_data.js"]
+    files += ["_static/documentation_options.js", "_static/doctools.js"]  # loaded only by the fallback
     page = (site / "search.html").read_text(encoding="utf-8")
     files += [m for m in re.findall(r'(?:href|src)="(_static/[^"?]+)', page) if m not in files]
     return sum(gz((site / f).read_bytes()) for f in files if (site / f).is_file())
@@ -135,13 +151,13 @@ def table(title: str, rows: list[dict], site: Path, sphinx: bool = True) -> str:
     lines = [
         f"### {title} ({pages} pages)",
         "",
-        "| query | requests | as sent | with gzip | of which Pagefind | name table |",
-        "|---|---|---|---|---|---|",
+        "| query | requests | as sent | with gzip | of which page, CSS, JS | Pagefind | name table |",
+        "|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
-            f"| {r['query']} | {r['requests']} | {r['raw'] / 1024:.0f} KB | {r['gzip'] / 1024:.0f} KB "
-            f"| {r['Pagefind'] / 1024:.0f} KB | {r['name table'] / 1024:.1f} KB |"
+            f"| {r['query']} | {r['requests']} | {r['raw'] / 1024:.0f} KB | {r['gzip'] / 1024:.1f} KB "
+            f"| {r['page, CSS, JS'] / 1024:.1f} KB | {r['Pagefind'] / 1024:.1f} KB | {r['name table'] / 1024:.1f} KB |"
         )
     if sphinx:  # (the synthetic pages are not in searchindex.js)
         lines.append("")

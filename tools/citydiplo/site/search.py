@@ -5,9 +5,11 @@
 index in ``pagefind/``. Pagefind indexes only what the page template marks
 with ``data-pagefind-body`` (the article, not the navigation), reads the
 filters and the weighted names that :mod:`citydiplo.site.theme` puts there,
-and splits the index into fragments, so a first query fetches a few hundred
-kilobytes whatever the size of the site. The search page falls back to
-Sphinx's own index where Pagefind cannot run (``file://``).
+and splits the index into chunks (by word) and fragments (one per page), so a
+first query fetches the chunks of its words and the fragments of the results
+it shows, not the whole index (≈ 130–150 KB in all at today's size,
+``tests/benchmarks/search_bytes.py``). The search page falls back to Sphinx's
+own index where Pagefind cannot run (``file://``).
 
 Pagefind comes as a binary with the ``pagefind[extended]`` package; the
 extended build segments and stems German as well as English.
@@ -23,6 +25,13 @@ from pathlib import Path
 from ..config import Project
 
 BUNDLE = "pagefind"
+#: Word positions per index chunk (Pagefind's default is 20,000, ≈ 25 KB a
+#: chunk here). A query fetches the chunk of each of its words, so smaller
+#: chunks make a first query lighter; the list of chunks in the metadata grows
+#: by a few bytes a chunk (tests/benchmarks/search_bytes.py, RESULTS.md).
+INDEX_CHUNK_SIZE = 2000
+#: how Pagefind 1.5 takes the chunk size (no command-line option yet)
+CHUNK_SIZE_VARIABLE = "PAGEFIND_UNSTABLE_INDEX_CHUNK_SIZE"
 #: Pagefind takes a few seconds for this site; far more means it hangs.
 TIMEOUT_S = 600
 
@@ -54,6 +63,12 @@ def pagefind_command(site: Path, language: str) -> list[str]:
     ]
 
 
+def pagefind_environment() -> dict[str, str]:
+    import os
+
+    return {**os.environ, CHUNK_SIZE_VARIABLE: str(INDEX_CHUNK_SIZE)}
+
+
 def index_site(project: Project, site: Path, language: str, builder: str = "html") -> Path | None:
     """Write ``<site>/pagefind/``; returns it (``None`` for builders that are not websites).
 
@@ -78,6 +93,7 @@ def index_site(project: Project, site: Path, language: str, builder: str = "html
     try:
         result = subprocess.run(
             pagefind_command(site, language),
+            env=pagefind_environment(),
             capture_output=True,
             text=True,
             timeout=TIMEOUT_S,
@@ -103,7 +119,8 @@ def input_digest(site: Path, language: str) -> str:
     """A digest of the pages Pagefind indexes and of how it is called."""
     import hashlib
 
-    digest = hashlib.sha256(" ".join(map(str, pagefind_command(Path("."), language))).encode())
+    call = [*map(str, pagefind_command(Path("."), language)), f"{CHUNK_SIZE_VARIABLE}={INDEX_CHUNK_SIZE}"]
+    digest = hashlib.sha256(" ".join(call).encode())
     bundle = site / BUNDLE
     for path in sorted(site.rglob("*.html")):
         if bundle in path.parents:

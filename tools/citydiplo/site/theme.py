@@ -482,6 +482,14 @@ def on_html_page_context(app, pagename, templatename, context, doctree) -> None:
     words = ui(language)
     esc = html.escape
 
+    # the search page's navigation: the top level only (a first search
+    # downloads less; every other page has the whole tree)
+    if pagename == "search" and "toctree" in context:
+        from furo.navigation import get_navigation_tree
+
+        context["furo_navigation_tree"] = get_navigation_tree(
+            context["toctree"](collapse=True, titles_only=True, maxdepth=1, includehidden=True)
+        )
     # furo's navigation: captions are headings, and need a level
     if "furo_navigation_tree" in context:
         context["furo_navigation_tree"] = CAPTION.sub(
@@ -530,6 +538,24 @@ def on_html_page_context(app, pagename, templatename, context, doctree) -> None:
 
         context["cd_search_words"] = json.dumps(words["search"], ensure_ascii=False)
         context["cd_stopwords"] = " ".join(sorted(STOPWORDS))
+        # the name table's files, so that the page asks only for those that exist
+        shards = name_shards(app)
+        context["cd_name_keys"] = " ".join(sorted(k for k in shards if not k.startswith(ENDS_DIR)))
+        context["cd_end_keys"] = " ".join(sorted(k.removeprefix(ENDS_DIR) for k in shards if k.startswith(ENDS_DIR)))
+        # the search page shows no code, tabs, dates, directories or checklists:
+        # their styles and scripts stay out of a first search (RESULTS.md);
+        # Sphinx's own search needs a few of them, which the page loads, in
+        # their order, only when it falls back to that search
+        scripts = context.get("script_files")
+        fallback = sorted(
+            (f for f in scripts or [] if asset_name(f) in FOR_SPHINX_SEARCH), key=lambda f: getattr(f, "priority", 500)
+        )
+        context["cd_sphinx_scripts"] = [context["pathto"](str(getattr(f, "filename", f)), 1) for f in fallback]
+        for key in ("css_files", "script_files"):
+            if isinstance(context.get(key), list):
+                context[key][:] = [
+                    f for f in context[key] if asset_name(f) not in NOT_ON_SEARCH_PAGE | FOR_SPHINX_SEARCH
+                ]
 
     # breadcrumbs: the toctree's parents, or the folder's index for orphan pages
     crumbs = [{"title": words["home"], "link": context["pathto"](app.config.root_doc)}]
@@ -587,6 +613,30 @@ _STOPWORDS = (
     "a an and at by de der die das den des dem du ein eine einen einer for from im in of on or the to und zu zum zur"
 )
 STOPWORDS = frozenset(_STOPWORDS.split())
+#: the folder (inside NAMES_DIR) of the words by their last two letters
+ENDS_DIR = "end/"
+#: the search page corrects words of this many letters or more
+CORRECTED_LENGTH = 4
+#: styles and scripts the search page does without
+NOT_ON_SEARCH_PAGE = frozenset(
+    {
+        "pygments.css",
+        "sphinx-design.min.css",
+        "furo-extensions.css",
+        "design-tabs.js",
+        "citydiplo-dates.js",
+        "citydiplo-directory.js",
+        "citydiplo-checklists.js",
+    }
+)
+#: scripts only Sphinx's own search needs (its options, helpers, highlighting
+#: and translations): the search page loads them when it falls back to it
+FOR_SPHINX_SEARCH = frozenset({"documentation_options.js", "doctools.js", "sphinx_highlight.js", "translations.js"})
+
+
+def asset_name(asset) -> str:
+    """The file name of a page's style sheet or script (Sphinx's asset object or a string)."""
+    return str(getattr(asset, "filename", asset)).rsplit("/", 1)[-1].split("?", 1)[0]
 
 
 def normalise(text: str) -> str:
@@ -603,13 +653,17 @@ def word_key(word: str) -> str:
     return word[:-1] if len(word) > 3 and word.endswith("s") else word
 
 
-def write_names(app, exception) -> None:
-    """``searchnames/<xx>.json``: pages by the words of their titles and names,
-    split by each word's first two letters so that a query fetches one small file.
-    The search page shows pages whose name is the query (or holds all its
-    words) before Pagefind's full-text results."""
-    if exception is not None or app.builder.name != "html":
-        return
+def name_shards(app) -> dict[str, dict]:
+    """The name table's files, by name (without ``.json``), computed once per build.
+
+    ``<xx>``: the pages whose titles and names hold a word starting with
+    ``xx``, and those words; ``end/<yz>``: each word of a title or name that
+    ends in ``yz``, with the number of pages it names. The search page corrects
+    a typing mistake from both, so that a mistake in a word's first two
+    letters (the wrong file by ``xx``) is still found by its last two."""
+    cached = getattr(app, "_citydiplo_name_shards", None)
+    if cached is not None:
+        return cached
     from .sphinxext import state_for
 
     env = app.env
@@ -640,13 +694,36 @@ def write_names(app, exception) -> None:
                 shard["index"][pagename] = len(shard["pages"])
                 shard["pages"].append([pagename + ".html", entry["title"], entry["kind"], names])
             shard["words"][word].append(shard["index"][pagename])
-    out = Path(app.outdir) / NAMES_DIR
-    shutil.rmtree(out, ignore_errors=True)
-    out.mkdir()
+    files: dict[str, dict] = {}
+    ends: dict[str, dict[str, int]] = defaultdict(dict)
+    for key, shard in shards.items():
+        # a page's names without the first, its title, which the search page normalises itself
+        pages = [[url, title, kind, names[1:]] for url, title, kind, names in shard["pages"]]
+        files[key] = {"pages": pages, "words": dict(sorted(shard["words"].items()))}
+        for word, pages in shard["words"].items():
+            if len(word) >= CORRECTED_LENGTH:
+                ends[word[-2:]][word] = len(pages)
+    for key, counts in ends.items():
+        files[ENDS_DIR + key] = dict(sorted(counts.items()))
+    app._citydiplo_name_shards = files
+    return files
+
+
+def write_names(app, exception) -> None:
+    """``searchnames/<xx>.json``: pages by the words of their titles and names,
+    split by each word's first two letters so that a query fetches one small file.
+    The search page shows pages whose name is the query (or holds all its
+    words) before Pagefind's full-text results. ``searchnames/end/<yz>.json``:
+    the same words by their last two letters, for correcting typing mistakes
+    (:func:`name_shards`)."""
+    if exception is not None or app.builder.name != "html":
+        return
     import json
 
-    for key, shard in shards.items():
-        data = {"pages": shard["pages"], "words": dict(sorted(shard["words"].items()))}
+    out = Path(app.outdir) / NAMES_DIR
+    shutil.rmtree(out, ignore_errors=True)
+    (out / ENDS_DIR).mkdir(parents=True)
+    for key, data in name_shards(app).items():
         (out / f"{key}.json").write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
 
 
