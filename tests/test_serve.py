@@ -9,6 +9,7 @@ import csv
 import importlib.util
 import io
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -26,7 +27,7 @@ from citydiplo.serve.negotiation import OFFERS, negotiate, parse_accept
 from citydiplo.serve.server import make_server, resolve
 from citydiplo.site.build import build_site
 
-from .conftest import TESTS, make_project
+from .conftest import TESTS, edit, make_project
 
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
 CO_LEADS = "co-leads-of-mayors-mechanism"
@@ -577,3 +578,130 @@ def test_sparql_only_backend_needs_no_site(project):
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
+
+
+# ------------------------------------------------------------ serve --watch
+class Served:
+    """`citydiplo serve --watch` on a copy of the fixture project, in a child
+    process; its messages are collected as they come."""
+
+    def __init__(self, root):
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "citydiplo.cli", "--root", str(root), "serve", "--watch", "--port", "0"],
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            text=True,
+        )
+        self.lines: list[str] = []
+        self.reader = threading.Thread(target=self.read, daemon=True)
+        self.reader.start()
+        line = self.wait_for("citydiplo: serving ")
+        self.url = line.split(" at ", 1)[1].split(" ", 1)[0]
+
+    def read(self):
+        for line in self.process.stderr:
+            self.lines.append(line)
+
+    def wait_for(self, text: str, start: int = 0, seconds: float = 300) -> str:
+        """The first message from ``start`` on that holds ``text`` (a deadline, not a timed assertion)."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            for line in self.lines[start:]:
+                if text in line:
+                    return line
+            assert self.process.poll() is None, "".join(self.lines)
+            time.sleep(0.1)
+        raise AssertionError(f"no {text!r} in:\n" + "".join(self.lines))
+
+    def page(self, path: str) -> str:
+        status, _, body = fetch(self.url + path)
+        assert status == 200, (path, status)
+        return body.decode("utf-8")
+
+    def wait_for_page(self, path: str, text: str, seconds: float = 300) -> str:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            page = self.page(path)
+            if text in page:
+                return page
+            assert self.process.poll() is None, "".join(self.lines)
+            time.sleep(0.2)
+        raise AssertionError(f"{path} never showed {text!r}:\n" + "".join(self.lines))
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        finally:
+            self.reader.join(timeout=5)
+            self.process.stderr.close()
+
+
+@pytest.fixture(scope="module")
+def watched(tmp_path_factory):
+    project = make_project(tmp_path_factory.mktemp("watch") / "repo")
+    served = Served(project.root)
+    try:
+        yield project, served
+    finally:
+        served.stop()
+
+
+def test_watch_rebuilds_on_save_and_open_pages_reload(watched):
+    project, served = watched
+    assert served.url.startswith("http://127.0.0.1:")  # loopback
+    assert any("watching handbook/, vocab/ and conf/" in line for line in served.lines)
+    page = served.page("index.html")
+    assert "citydiplo serve --watch" in page and 'fetch("/.citydiplo/generation"' in page  # reloads itself
+    generation = json.loads(fetch(served.url + ".citydiplo/generation")[2])["generation"]
+    # a prose page
+    start = len(served.lines)
+    edit(project.handbook_dir / "index.md", "# Test handbook", "# Test handbook, edited WATCH-PROSE")
+    served.wait_for_page("index.html", "WATCH-PROSE")
+    assert "index.md changed: rebuilding" in served.wait_for("changed: rebuilding", start)
+    assert json.loads(fetch(served.url + ".citydiplo/generation")[2])["generation"] > generation
+    # an entity's label: its page, and the graph the SPARQL endpoint answers from
+    edit(project.vocab_dir / "data" / "actors.ttl", '"Mayors Mechanism"@en', '"Mayors WATCH-LABEL Mechanism"@en')
+    served.wait_for_page("id/mayors-mechanism.html", "Mayors WATCH-LABEL Mechanism")
+    query = urllib.parse.urlencode({"query": 'ASK { ?s ?p "Mayors WATCH-LABEL Mechanism"@en }'})
+    deadline = time.monotonic() + 60
+    while json.loads(fetch(served.url + "sparql?" + query)[2])["boolean"] is not True:
+        assert time.monotonic() < deadline, "the SPARQL endpoint kept the old graph"
+        time.sleep(0.2)
+    # a burst of saves is one rebuild; what the build writes below handbook/ starts none
+    start = len(served.lines)
+    for word in ("ONE", "TWO", "THREE"):
+        edit(project.handbook_dir / "index.md", "WATCH-PROSE", f"WATCH-PROSE {word}")
+    served.wait_for_page("index.html", "WATCH-PROSE THREE")
+    served.wait_for("rebuilt build/html/", start)
+    time.sleep(2)
+    assert sum("changed: rebuilding" in line for line in served.lines[start:]) == 1, served.lines[start:]
+
+
+def test_watch_keeps_the_last_good_site_when_a_rebuild_fails(watched):
+    project, served = watched
+    before = served.page("id/mayors-mechanism.html")
+    actors = project.vocab_dir / "data" / "actors.ttl"
+    good = actors.read_text(encoding="utf-8")
+    # bad Turtle: the error names the file and line; the last good site stays served
+    start = len(served.lines)
+    actors.write_text(good.replace("skos:prefLabel", "skos:prefLabel <<", 1), encoding="utf-8")
+    failed = served.wait_for("rebuild failed", start)
+    assert "still serving the last good build" in failed
+    assert re.search(r"vocab/data/actors\.ttl:\d+: ", "".join(served.lines[start:]))
+    assert served.page("id/mayors-mechanism.html") == before
+    # a page that Sphinx rejects: reported at its line, the last good site stays served
+    actors.write_text(good, encoding="utf-8")
+    served.wait_for("rebuilt build/html/", start)
+    start = len(served.lines)
+    index = project.handbook_dir / "index.md"
+    prose = index.read_text(encoding="utf-8")
+    index.write_text(prose + "\nSee {entity}`no-such-entity-watch`.\n", encoding="utf-8")
+    served.wait_for("rebuild failed", start)
+    assert re.search(r"index\.md:\d+: .*no-such-entity-watch", "".join(served.lines[start:]))
+    assert "no-such-entity-watch" not in served.page("index.html")
+    assert "Traceback" not in "".join(served.lines) and served.process.poll() is None
+    # mended: the next save is built and served
+    start = len(served.lines)
+    index.write_text(prose + "\nMENDED-WATCH\n", encoding="utf-8")
+    served.wait_for_page("index.html", "MENDED-WATCH")

@@ -33,6 +33,7 @@ examples:
                                      entities added, removed and changed between two releases
   citydiplo serve --port 8000        preview the built site and a SPARQL endpoint on http://127.0.0.1:8000/
                                      (for local use; to host the site see conf/nginx/)
+  citydiplo serve --watch            the same, rebuilt whenever a file in handbook/, vocab/ or conf/ is saved
 """
 
 
@@ -158,6 +159,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="time limit per SPARQL query in seconds; a slower query is stopped and answered with 503 (default: 10)",
     )
     p.add_argument("--workers", type=worker_count, default=2, help="query worker processes, 1-16 (default: 2)")
+    p.add_argument(
+        "--watch",
+        action="store_true",
+        help="an author's preview: build the site, then rebuild it whenever a file in handbook/, vocab/ or conf/ "
+        "is saved (open pages reload); a failed rebuild prints its errors and the last good build stays served",
+    )
     p.add_argument(
         "--sparql-only",
         action="store_true",
@@ -406,6 +413,13 @@ def counts(result) -> str:
 def cmd_serve(project: Project, args) -> int:
     from .serve.server import ServeError, serve
 
+    if args.watch and (args.sparql_only or args.site is not None):
+        print(
+            "citydiplo: --watch rebuilds and serves the site in build/html: it cannot be used with "
+            f"{'--sparql-only' if args.sparql_only else '--site'}",
+            file=sys.stderr,
+        )
+        return 2
     try:
         return serve(
             project,
@@ -415,6 +429,7 @@ def cmd_serve(project: Project, args) -> int:
             timeout=args.timeout,
             workers=args.workers,
             sparql_only=args.sparql_only,
+            watch=args.watch,
         )
     except ServeError as exc:
         print(f"citydiplo: {exc}", file=sys.stderr)
