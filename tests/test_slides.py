@@ -181,6 +181,17 @@ def test_slides_command_reads_vocab_once(slides, monkeypatch, capsys):
     assert "Mayors Mechanism" in facts.text[8] and any(page == 8 for page, _uri in facts.external_links)
 
 
+def test_slides_of_several_modules_side_by_side_report_each_failure(project):
+    """`slides --all` shares the course packs' runner: separate processes, the
+    outcomes in order, a failure returned (not raised) so the others go on."""
+    from citydiplo.print.slides import build_many
+
+    outcomes = list(build_many(project, ["nowhere-a", "nowhere-b"], workers=2))
+    assert [name for name, _ in outcomes] == ["nowhere-a", "nowhere-b"]
+    for name, outcome in outcomes:
+        assert isinstance(outcome, SlidesError) and f"unknown module {name!r}" in str(outcome)
+
+
 def test_slide_that_overflows_is_named(project, tmp_path):
     long = "A message that goes on and on. " * 40
     plan = [Slide("title", "Title"), Slide("session", "Too much", number=1, minutes=10, items=[long])]
