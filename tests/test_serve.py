@@ -662,6 +662,7 @@ def test_watch_rebuilds_on_save_and_open_pages_reload(watched):
     served.wait_for_page("index.html", "WATCH-PROSE")
     assert "index.md changed: rebuilding" in served.wait_for("changed: rebuilding", start)
     assert json.loads(fetch(served.url + ".citydiplo/generation")[2])["generation"] > generation
+    assert not any("/.citydiplo/generation" in line for line in served.lines)  # polled every second: not logged
     # an entity's label: its page, and the graph the SPARQL endpoint answers from
     edit(project.vocab_dir / "data" / "actors.ttl", '"Mayors Mechanism"@en', '"Mayors WATCH-LABEL Mechanism"@en')
     served.wait_for_page("id/mayors-mechanism.html", "Mayors WATCH-LABEL Mechanism")

@@ -183,7 +183,8 @@ class Handler(SimpleHTTPRequestHandler):
         return "citydiplo-serve (local preview)"
 
     def log_message(self, format, *args):
-        if not self.server.quiet:
+        # an open page of a watched preview asks for the generation every second: not worth a line each time
+        if not self.server.quiet and not getattr(self, "path", "").startswith(GENERATION_PATH):
             super().log_message(format, *args)
 
     def end_headers(self):
