@@ -172,6 +172,10 @@ class Preview:
         self.failures = 0
         self.last_seconds = 0.0
 
+    def swapped(self, _site: Path) -> None:
+        """The new build is in place: open pages may reload (before the old copy is removed)."""
+        self.generation += 1
+
     def build(self, changed: list[str] | None = None) -> bool:
         """Build the site; True when it succeeded (then it is served), False
         when it failed (the errors are printed; the last good build stays)."""
@@ -195,6 +199,7 @@ class Preview:
                 status=io.StringIO(),
                 before_swap=forget_dump,
                 notify=say,
+                after_swap=self.swapped,
             )
         except BuildError as exc:
             self.failures += 1
@@ -211,7 +216,6 @@ class Preview:
             say(f"rebuild stopped by an internal error ({type(exc).__name__}: {exc}); still serving the last build")
             return False
         self.last_seconds = time.perf_counter() - started
-        self.generation += 1
         say(f"rebuilt {self.project.rel(out)}/ in {self.last_seconds:.1f} s")
         if self.on_built is not None:
             try:
