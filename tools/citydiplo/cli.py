@@ -510,7 +510,7 @@ def cmd_coursepack(project: Project, args) -> int:
         workshop=workshop,
         duplex=getattr(args, "duplex", False),
     )
-    # with -v, Sphinx's progress on the terminal: one pack after the other
+    # packs side by side; with -v (Sphinx's progress on the terminal) build_packs builds one at a time
     workers = pack_workers(getattr(args, "jobs", "auto"))
     outcomes = build_packs(project, jobs, settings, workers=workers, verbose=args.verbose, **options)
 
