@@ -676,6 +676,15 @@ def test_watch_rebuilds_on_save_and_open_pages_reload(watched):
     assert sum("changed: rebuilding" in line for line in served.lines) == 2, served.lines
 
 
+def test_watch_with_nothing_good_to_serve_says_so(project, capsys):
+    actors = project.vocab_dir / "data" / "actors.ttl"
+    actors.write_text(actors.read_text(encoding="utf-8").replace("skos:prefLabel", "skos:prefLabel <<", 1))
+    assert main(["--root", str(project.root), "serve", "--watch", "--port", "0"]) == 1
+    err = capsys.readouterr().err
+    assert re.search(r"vocab/data/actors\.ttl:\d+: ", err) and "Traceback" not in err
+    assert "the site could not be built (see above), and there is no earlier build to serve" in err
+
+
 def test_watcher_debounces_a_burst_and_ignores_what_the_build_writes(project):
     from citydiplo.serve.watch import Watcher
 
