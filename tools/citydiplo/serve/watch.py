@@ -146,7 +146,9 @@ class Watcher:
 
 
 def say(message: str) -> None:
-    print(f"citydiplo: {message}", file=sys.stderr, flush=True)
+    # one write per line: the server's threads log requests to the same stream
+    sys.stderr.write(f"citydiplo: {message}\n")
+    sys.stderr.flush()
 
 
 class Preview:
