@@ -9,6 +9,7 @@ import csv
 import importlib.util
 import io
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -26,7 +27,7 @@ from citydiplo.serve.negotiation import OFFERS, negotiate, parse_accept
 from citydiplo.serve.server import make_server, resolve
 from citydiplo.site.build import build_site
 
-from .conftest import TESTS, make_project
+from .conftest import TESTS, edit, make_project
 
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
 CO_LEADS = "co-leads-of-mayors-mechanism"
@@ -453,12 +454,14 @@ def test_cli_serve_help_and_bad_arguments(capsys):
     # main() turns argparse's exit into its return code (usage errors: 2)
     assert main(["serve", "--help"]) == 0
     out = " ".join(capsys.readouterr().out.split())
-    assert "For local use only" in out and "--timeout" in out and "--workers" in out
+    assert "For local use only" in out and "--timeout" in out and "--workers" in out and "--watch" in out
     for argv, message in (
         (["serve", "--port", "70000"], "70000 is not a port number"),
         (["serve", "--port", "eighty"], "'eighty' is not a port number"),
         (["serve", "--timeout", "0"], "is not a number of seconds"),
         (["serve", "--workers", "100"], "is not a number of workers"),
+        (["serve", "--watch", "--sparql-only"], "--watch rebuilds and serves the site in build/html"),
+        (["serve", "--watch", "--site", "elsewhere"], "it cannot be used with --site"),
     ):
         code = main(argv)
         err = capsys.readouterr().err
@@ -577,3 +580,167 @@ def test_sparql_only_backend_needs_no_site(project):
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
+
+
+# ------------------------------------------------------------ serve --watch
+class Served:
+    """`citydiplo serve --watch` on a copy of the fixture project, in a child
+    process; its messages are collected as they come."""
+
+    def __init__(self, root):
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "citydiplo.cli", "--root", str(root), "serve", "--watch", "--port", "0"],
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            text=True,
+        )
+        self.lines: list[str] = []
+        self.reader = threading.Thread(target=self.read, daemon=True)
+        self.reader.start()
+        line = self.wait_for("citydiplo: serving ")
+        self.url = line.split(" at ", 1)[1].split(" ", 1)[0]
+
+    def read(self):
+        for line in self.process.stderr:
+            self.lines.append(line)
+
+    def wait_for(self, text: str, start: int = 0, seconds: float = 300) -> str:
+        """The first message from ``start`` on that holds ``text`` (a deadline, not a timed assertion)."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            for line in self.lines[start:]:
+                if text in line:
+                    return line
+            assert self.process.poll() is None, "".join(self.lines)
+            time.sleep(0.1)
+        raise AssertionError(f"no {text!r} in:\n" + "".join(self.lines))
+
+    def page(self, path: str) -> str:
+        status, _, body = fetch(self.url + path)
+        assert status == 200, (path, status)
+        return body.decode("utf-8")
+
+    def wait_for_page(self, path: str, text: str, seconds: float = 300) -> str:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            page = self.page(path)
+            if text in page:
+                return page
+            assert self.process.poll() is None, "".join(self.lines)
+            time.sleep(0.2)
+        raise AssertionError(f"{path} never showed {text!r}:\n" + "".join(self.lines))
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        finally:
+            self.reader.join(timeout=5)
+            self.process.stderr.close()
+
+
+@pytest.fixture(scope="module")
+def watched(tmp_path_factory):
+    project = make_project(tmp_path_factory.mktemp("watch") / "repo")
+    served = Served(project.root)
+    try:
+        yield project, served
+    finally:
+        served.stop()
+
+
+def test_watch_rebuilds_on_save_and_open_pages_reload(watched):
+    project, served = watched
+    assert served.url.startswith("http://127.0.0.1:")  # loopback
+    assert any("watching handbook/, vocab/ and conf/" in line for line in served.lines)
+    page = served.page("index.html")
+    assert "citydiplo serve --watch" in page and 'fetch("/.citydiplo/generation"' in page  # reloads itself
+    generation = json.loads(fetch(served.url + ".citydiplo/generation")[2])["generation"]
+    # a prose page
+    start = len(served.lines)
+    edit(project.handbook_dir / "index.md", "# Test handbook", "# Test handbook, edited WATCH-PROSE")
+    served.wait_for_page("index.html", "WATCH-PROSE")
+    assert "index.md changed: rebuilding" in served.wait_for("changed: rebuilding", start)
+    assert json.loads(fetch(served.url + ".citydiplo/generation")[2])["generation"] > generation
+    assert not any("/.citydiplo/generation" in line for line in served.lines)  # polled every second: not logged
+    # an entity's label: its page, and the graph the SPARQL endpoint answers from
+    edit(project.vocab_dir / "data" / "actors.ttl", '"Mayors Mechanism"@en', '"Mayors WATCH-LABEL Mechanism"@en')
+    served.wait_for_page("id/mayors-mechanism.html", "Mayors WATCH-LABEL Mechanism")
+    query = urllib.parse.urlencode({"query": 'ASK { ?s ?p "Mayors WATCH-LABEL Mechanism"@en }'})
+    deadline = time.monotonic() + 60
+    while json.loads(fetch(served.url + "sparql?" + query)[2])["boolean"] is not True:
+        assert time.monotonic() < deadline, "the SPARQL endpoint kept the old graph"
+        time.sleep(0.2)
+    # the build wrote the generated pages below handbook/ and started no rebuild of its own
+    time.sleep(2)
+    assert sum("changed: rebuilding" in line for line in served.lines) == 2, served.lines
+
+
+def test_watch_with_nothing_good_to_serve_says_so(project, capsys):
+    actors = project.vocab_dir / "data" / "actors.ttl"
+    actors.write_text(actors.read_text(encoding="utf-8").replace("skos:prefLabel", "skos:prefLabel <<", 1))
+    assert main(["--root", str(project.root), "serve", "--watch", "--port", "0"]) == 1
+    err = capsys.readouterr().err
+    assert re.search(r"vocab/data/actors\.ttl:\d+: ", err) and "Traceback" not in err
+    assert "the site could not be built (see above), and there is no earlier build to serve" in err
+
+
+def test_watcher_debounces_a_burst_and_ignores_what_the_build_writes(project):
+    from citydiplo.serve.watch import Watcher
+
+    calls = []
+    called = threading.Event()
+
+    def on_change(paths):
+        calls.append(paths)
+        called.set()
+
+    watcher = Watcher(project, on_change, poll=0.05, settle=1.0).start()
+    try:
+        index = project.handbook_dir / "index.md"
+        for word in ("ONE", "TWO", "THREE"):  # an editor saving three times in a row
+            index.write_text(index.read_text(encoding="utf-8") + word, encoding="utf-8")
+        (project.vocab_dir / "data" / "new.ttl").write_text("", encoding="utf-8")
+        assert called.wait(30)
+        time.sleep(1.5)
+        assert calls == [[str(index), str(project.vocab_dir / "data" / "new.ttl")]]  # one call for the burst
+        called.clear()
+        # what a build writes (generated pages, pack root pages, catalogues) and editors' scratch files: no call
+        for rel in ("id/x.md", "reference/generated/y.md", "_coursepacks/p.md", "locales/de/LC_MESSAGES/i.mo"):
+            (project.handbook_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+            (project.handbook_dir / rel).write_text("x", encoding="utf-8")
+        (project.handbook_dir / ".index.md.swp").write_text("x", encoding="utf-8")
+        (project.handbook_dir / "index.md~").write_text("x", encoding="utf-8")
+        assert not called.wait(2)
+        (project.conf_dir / "citydiplo.toml").touch()  # conf/ is watched too
+        assert called.wait(30) and calls[-1] == [str(project.conf_dir / "citydiplo.toml")]
+    finally:
+        watcher.stop(timeout=10)
+    assert not watcher.thread.is_alive()
+
+
+def test_watch_keeps_the_last_good_site_when_a_rebuild_fails(watched):
+    project, served = watched
+    before = served.page("id/mayors-mechanism.html")
+    actors = project.vocab_dir / "data" / "actors.ttl"
+    good = actors.read_text(encoding="utf-8")
+    # bad Turtle: the error names the file and line; the last good site stays served
+    start = len(served.lines)
+    actors.write_text(good.replace("skos:prefLabel", "skos:prefLabel <<", 1), encoding="utf-8")
+    failed = served.wait_for("rebuild failed", start)
+    assert "still serving the last good build" in failed
+    assert re.search(r"vocab/data/actors\.ttl:\d+: ", "".join(served.lines[start:]))
+    assert served.page("id/mayors-mechanism.html") == before
+    # mended: the next save is built and served
+    actors.write_text(good, encoding="utf-8")
+    served.wait_for("rebuilt build/html/", start)
+    # a page that Sphinx rejects: reported at its line, the last good site stays served (last: the
+    # next rebuild after it reads every page again)
+    start = len(served.lines)
+    index = project.handbook_dir / "index.md"
+    prose = index.read_text(encoding="utf-8")
+    index.write_text(prose + "\nSee {entity}`no-such-entity-watch`.\n", encoding="utf-8")
+    served.wait_for("rebuild failed", start)
+    assert re.search(r"index\.md:\d+: .*no-such-entity-watch", "".join(served.lines[start:]))
+    assert "no-such-entity-watch" not in served.page("index.html")
+    assert "Traceback" not in "".join(served.lines) and served.process.poll() is None

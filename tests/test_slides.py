@@ -157,6 +157,41 @@ def test_slides_are_16_9_with_one_slide_per_session(slides):
     ]
 
 
+def test_slides_command_reads_vocab_once(slides, monkeypatch, capsys):
+    """`citydiplo slides` validates vocab/ and hands the vocabulary on to the
+    pack's Sphinx run, whose graph draws the diagrams: vocab/ is read once."""
+    import citydiplo.graph.load
+    import citydiplo.site.sphinxext
+
+    project, result, _facts = slides
+    citydiplo.graph.load.take_over(project)  # what the fixture's build handed on: start from nothing kept
+    loads = []
+
+    def counted(project):
+        loads.append(project.root)
+        return load(project)
+
+    monkeypatch.setattr(citydiplo.graph.load, "load", counted)
+    monkeypatch.setattr(citydiplo.site.sphinxext, "load", counted)
+    assert main(["--root", str(project.root), "slides", "--all", "--jobs", "2"]) == 0
+    err = capsys.readouterr().err
+    assert f"build/slides/demo.pdf ({len(result.slides)} slides, " in err and "Traceback" not in err
+    assert len(loads) == 1
+    facts = inspect_pdf(result.pdf)  # the diagrams are still drawn, with their links
+    assert "Mayors Mechanism" in facts.text[8] and any(page == 8 for page, _uri in facts.external_links)
+
+
+def test_slides_of_several_modules_side_by_side_report_each_failure(project):
+    """`slides --all` shares the course packs' runner: separate processes, the
+    outcomes in order, a failure returned (not raised) so the others go on."""
+    from citydiplo.print.slides import build_many
+
+    outcomes = list(build_many(project, ["nowhere-a", "nowhere-b"], workers=2))
+    assert [name for name, _ in outcomes] == ["nowhere-a", "nowhere-b"]
+    for name, outcome in outcomes:
+        assert isinstance(outcome, SlidesError) and f"unknown module {name!r}" in str(outcome)
+
+
 def test_slide_that_overflows_is_named(project, tmp_path):
     long = "A message that goes on and on. " * 40
     plan = [Slide("title", "Title"), Slide("session", "Too much", number=1, minutes=10, items=[long])]

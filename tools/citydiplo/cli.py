@@ -34,6 +34,7 @@ examples:
                                      entities added, removed and changed between two releases
   citydiplo serve --port 8000        preview the built site and a SPARQL endpoint on http://127.0.0.1:8000/
                                      (for local use; to host the site see conf/nginx/)
+  citydiplo serve --watch            the same, rebuilt whenever a file in handbook/, vocab/ or conf/ is saved
 """
 
 
@@ -160,6 +161,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--workers", type=worker_count, default=2, help="query worker processes, 1-16 (default: 2)")
     p.add_argument(
+        "--watch",
+        action="store_true",
+        help="an author's preview: build the site, then rebuild it whenever a file in handbook/, vocab/ or conf/ "
+        "is saved (open pages reload); a failed rebuild prints its errors and the last good build stays served",
+    )
+    p.add_argument(
         "--sparql-only",
         action="store_true",
         help="answer only SPARQL queries (at /sparql and /query), from the site's dump or vocab/: "
@@ -234,7 +241,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--language", "-l", default=None, help="build language (default: the first in conf/citydiplo.toml)")
     p.add_argument("--workshop", default="", metavar="NAME", help="the workshop's name, on the title slide")
     p.add_argument("--date", default="", metavar="DATE", help="the workshop's date (2027-03-15), on the title slide")
-    p.add_argument("--verbose", "-v", action="store_true", help="show Sphinx's progress")
+    p.add_argument(
+        "--jobs",
+        "-j",
+        type=jobs_arg,
+        default="auto",
+        help="modules built at once with --all (default: auto, one per core, at most 4)",
+    )
+    p.add_argument("--verbose", "-v", action="store_true", help="show Sphinx's progress (one module at a time)")
 
     p = sub.add_parser("epub", help="validate, then build an EPUB of the whole handbook into build/epub/")
     p.add_argument(
@@ -306,7 +320,9 @@ def cmd_build(project: Project, args) -> int:
             jobs=args.jobs,
             verbose=False,
         )
-        slides = argparse.Namespace(module=None, all=True, language=args.language, workshop="", date="", verbose=False)
+        slides = argparse.Namespace(
+            module=None, all=True, language=args.language, workshop="", date="", jobs=args.jobs, verbose=False
+        )
         books = [argparse.Namespace(edition=edition, language=args.language, jobs=args.jobs) for edition in EDITIONS]
         if (
             cmd_coursepack(project, downloads)
@@ -411,6 +427,13 @@ def counts(result) -> str:
 def cmd_serve(project: Project, args) -> int:
     from .serve.server import ServeError, serve
 
+    if args.watch and (args.sparql_only or args.site is not None):
+        print(
+            "citydiplo: --watch rebuilds and serves the site in build/html: it cannot be used with "
+            f"{'--sparql-only' if args.sparql_only else '--site'}",
+            file=sys.stderr,
+        )
+        return 2
     try:
         return serve(
             project,
@@ -420,6 +443,7 @@ def cmd_serve(project: Project, args) -> int:
             timeout=args.timeout,
             workers=args.workers,
             sparql_only=args.sparql_only,
+            watch=args.watch,
         )
     except ServeError as exc:
         print(f"citydiplo: {exc}", file=sys.stderr)
@@ -493,9 +517,6 @@ def cmd_coursepack(project: Project, args) -> int:
         return 2
     if not vocab_is_valid(project):
         return 1
-    from .files import build_lock
-
-    failed = 0
     options = dict(
         language=args.language,
         day=args.day,
@@ -503,38 +524,52 @@ def cmd_coursepack(project: Project, args) -> int:
         workshop=workshop,
         duplex=getattr(args, "duplex", False),
     )
-    # with -v, Sphinx's progress on the terminal: one pack after the other
-    workers = 1 if args.verbose else pack_workers(getattr(args, "jobs", "auto"))
+    # packs side by side; with -v (Sphinx's progress on the terminal) build_packs builds one at a time
+    workers = pack_workers(getattr(args, "jobs", "auto"))
     outcomes = build_packs(project, jobs, settings, workers=workers, verbose=args.verbose, **options)
+
+    def describe(result) -> list[str]:
+        lines = [f"citydiplo: notice: {notice}" for notice in result.notices]
+        outside = result.outline.get("outside_links", [])
+        if args.verbose:  # on stdout
+            for link in outside:
+                print(f"citydiplo: link out of the pack ({link['kind']}): {link['chapter']}: {link['uri']}")
+        seconds = sum(result.seconds.values())
+        lines.append(
+            f"citydiplo: {project.rel(result.pdf)} ({result.pages} pages, {seconds:.1f} s); "
+            f"{len(outside)} links out of the pack print their address{'' if args.verbose else ' (-v lists them)'}"
+        )
+        return lines
+
+    named = ((f"course pack {pack.name} ({edition})", result) for pack, edition, result in outcomes)
+    return report_outcomes(project, named, len(jobs), "course pack(s)", describe)
+
+
+def report_outcomes(project: Project, outcomes, total: int, what: str, describe) -> int:
+    """Report the outcomes of builds run side by side (course packs, slides):
+    ``outcomes`` yields ``(name, result or CoursePackError)`` as they are built
+    (under the build lock); ``describe(result)`` gives the lines for a result.
+    Returns the exit status: 1 if any failed."""
+    from .files import build_lock
+    from .print.coursepack import CoursePackError
+
+    failed = 0
     with build_lock(project.build_dir, notify=notify):
-        for pack, edition, result in outcomes:
+        for name, result in outcomes:
             if isinstance(result, CoursePackError):
-                print(f"citydiplo: course pack {pack.name} ({edition}) failed:\n{result}", file=sys.stderr)
+                print(f"citydiplo: {name} failed:\n{result}", file=sys.stderr)
                 failed += 1
                 continue
-            for notice in result.notices:
-                print(f"citydiplo: notice: {notice}", file=sys.stderr)
-            outside = result.outline.get("outside_links", [])
-            if outside and args.verbose:
-                for link in outside:
-                    print(f"citydiplo: link out of the pack ({link['kind']}): {link['chapter']}: {link['uri']}")
-            seconds = sum(result.seconds.values())
-            print(
-                f"citydiplo: {project.rel(result.pdf)} ({result.pages} pages, {seconds:.1f} s); "
-                f"{len(outside)} links out of the pack print their address{'' if args.verbose else ' (-v lists them)'}",
-                file=sys.stderr,
-            )
+            for line in describe(result):
+                print(line, file=sys.stderr)
     if failed:
-        print(f"citydiplo: {failed} of {len(jobs)} course pack(s) failed; their old PDFs were kept", file=sys.stderr)
+        print(f"citydiplo: {failed} of {total} {what} failed; their old PDFs were kept", file=sys.stderr)
         return 1
     return 0
 
 
 def cmd_slides(project: Project, args) -> int:
-    import io
-
-    from .print.coursepack import CoursePackError
-    from .print.slides import SlidesError, build_slides, modules, workshop_date
+    from .print.slides import build_many, modules, workshop_date
 
     known = modules(project)
     if args.all:
@@ -551,30 +586,23 @@ def cmd_slides(project: Project, args) -> int:
         return 2
     if not vocab_is_valid(project):
         return 1
-    from .files import build_lock
+    outcomes = build_many(
+        project,
+        names,
+        language,
+        args.workshop,
+        workshop_date(args.date, language),
+        workers=pack_workers(getattr(args, "jobs", "auto")),
+        verbose=args.verbose,
+    )
 
-    failed = 0
-    with build_lock(project.build_dir, notify=notify):
-        for name in names:
-            status = sys.stdout if args.verbose else io.StringIO()
-            try:
-                result = build_slides(
-                    project, name, language, args.workshop, workshop_date(args.date, language), status=status
-                )
-            except (SlidesError, CoursePackError) as exc:
-                print(f"citydiplo: slides of {name} failed:\n{exc}", file=sys.stderr)
-                failed += 1
-                continue
-            for warning in result.warnings:
-                print(f"citydiplo: warning: {warning}", file=sys.stderr)
-            print(
-                f"citydiplo: {project.rel(result.pdf)} ({result.pages} slides, {result.seconds:.1f} s)",
-                file=sys.stderr,
-            )
-    if failed:
-        print(f"citydiplo: {failed} of {len(names)} slide set(s) failed; their old PDFs were kept", file=sys.stderr)
-        return 1
-    return 0
+    def describe(result) -> list[str]:
+        lines = [f"citydiplo: warning: {warning}" for warning in result.warnings]
+        lines.append(f"citydiplo: {project.rel(result.pdf)} ({result.pages} slides, {result.seconds:.1f} s)")
+        return lines
+
+    named = ((f"slides of {name}", result) for name, result in outcomes)
+    return report_outcomes(project, named, len(names), "slide set(s)", describe)
 
 
 def cmd_epub(project: Project, args) -> int:

@@ -11,7 +11,7 @@ import os
 import shutil
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 LOCK_NAME = ".lock"
@@ -57,22 +57,27 @@ def recover_dir(target: Path) -> None:
         old.rename(target)
 
 
-def replace_dir(new: Path, target: Path) -> None:
+def replace_dir(new: Path, target: Path, swapped: Callable[[Path], None] | None = None) -> None:
     """Put the complete folder ``new`` in the place of ``target`` (which may
     not exist). On Linux the two are exchanged atomically; elsewhere the old
     folder is moved aside first, and :func:`recover_dir` restores it if the
     process dies before the new one is in place. ``target`` always holds a
     complete output (the old or the new one) for every reader but that
-    window, and no crash loses the previous output."""
+    window, and no crash loses the previous output. ``swapped(target)`` is
+    called once the new folder is in place, before the old one is removed."""
     old = target.with_name(target.name + ".old")
     recover_dir(target)
     shutil.rmtree(old, ignore_errors=True)
     if target.is_dir() and not target.is_symlink() and _exchange(new, target):
+        if swapped is not None:
+            swapped(target)
         shutil.rmtree(new, ignore_errors=True)  # now the previous output
         return
     if target.exists():
         target.rename(old)
     new.rename(target)
+    if swapped is not None:
+        swapped(target)
     shutil.rmtree(old, ignore_errors=True)
 
 

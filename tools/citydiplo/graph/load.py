@@ -56,6 +56,8 @@ class Vocab:
     blocks: dict[URIRef, list[Origin]] = field(default_factory=dict)
     prefixes: dict[Path, dict[str, str]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    #: :func:`fingerprint` of vocab/ taken before the files were read (see :func:`hand_on`)
+    stamp: tuple = ()
     _lines: dict[Path, list[str]] = field(default_factory=dict)
 
     @property
@@ -306,7 +308,7 @@ def load(project: Project) -> Vocab:
     # rdflib logs a traceback for every literal that is not a valid value of
     # its datatype; validation reports those at their line instead.
     logging.getLogger("rdflib.term").setLevel(logging.ERROR)
-    vocab = Vocab(project=project)
+    vocab = Vocab(project=project, stamp=fingerprint(project))
     shapes_dir = project.vocab_dir / ROLE_DIRS["shapes"]
     for path in candidate_files(project):
         if path.suffix != ".ttl":
@@ -365,9 +367,13 @@ def fingerprint(project: Project) -> tuple:
 
 
 def hand_on(vocab: Vocab) -> None:
-    """Keep ``vocab`` for the next :func:`take_over` of the same project."""
+    """Keep ``vocab`` for the next :func:`take_over` of the same project.
+
+    It is kept with the fingerprint taken before its files were read, so a
+    vocabulary handed on again after a long job (the next course pack built in
+    the same process) is still refused if a file changed since it was read."""
     _HANDED_ON.clear()
-    _HANDED_ON[str(vocab.project.root.resolve())] = (fingerprint(vocab.project), vocab)
+    _HANDED_ON[str(vocab.project.root.resolve())] = (vocab.stamp or fingerprint(vocab.project), vocab)
 
 
 def take_over(project: Project) -> Vocab | None:

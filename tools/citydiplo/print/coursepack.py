@@ -335,7 +335,21 @@ def run_pack_sphinx(project: Project, pack: Pack, docs: list[str], edition: str,
         raise CoursePackError(f"pack {pack.name!r} ({edition}): {reason}")
     outline = json.loads((outdir / "pack.json").read_text(encoding="utf-8"))
     body = (outdir / "body.html").read_text(encoding="utf-8")
-    return outdir, body, outline
+    return outdir, body, outline, pack_view(project)
+
+
+def pack_view(project: Project):
+    """The graph view of the pack build that has just run (the slides draw
+    their diagrams from it), handing its vocabulary on to the next pack built
+    in this process, so vocab/ is read once per process (when unchanged)."""
+    from ..graph.load import hand_on
+    from ..site.sphinxext import last_state
+
+    state = last_state(project.handbook_dir)
+    if state is None:  # pragma: no cover - the extension sets it in builder-inited
+        return None
+    hand_on(state.vocab)
+    return state.view
 
 
 # ------------------------------------------------------------ HTML
@@ -607,7 +621,7 @@ def build_pack(
     seconds["prepare"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    outdir, body, outline = run_pack_sphinx(project, pack, docs, edition, language, settings.site_url, status)
+    outdir, body, outline, _view = run_pack_sphinx(project, pack, docs, edition, language, settings.site_url, status)
     seconds["sphinx"] = time.perf_counter() - start
 
     start = time.perf_counter()
@@ -632,15 +646,21 @@ def build_pack(
     )
 
 
-def validate_vocab(project: Project) -> None:
-    from ..graph.load import load
+def validate_vocab(project: Project):
+    """Validate vocab/ before any pack is built; the vocabulary is handed on
+    (:func:`citydiplo.graph.load.hand_on`) to the pack's Sphinx run in this
+    process, which then does not read vocab/ again. Returns it."""
+    from ..graph.load import hand_on, load, take_over
     from ..graph.validate import errors, validate
 
-    problems = errors(validate(load(project)))
+    vocab = take_over(project) or load(project)
+    problems = errors(validate(vocab))
     if problems:
         for problem in problems:
             print(problem, file=sys.stderr)
         raise CoursePackError(f"{len(problems)} error(s) in vocab/ (listed above); no course pack was built")
+    hand_on(vocab)
+    return vocab
 
 
 def _build_one(args: tuple) -> PackResult | CoursePackError:
@@ -651,23 +671,16 @@ def _build_one(args: tuple) -> PackResult | CoursePackError:
         return exc
 
 
-def build_packs(
-    project: Project,
-    jobs: list[tuple[Pack, str]],
-    settings: PackSettings,
-    workers: int = 1,
-    verbose: bool = False,
-    **kwargs,
-):
-    """Build several (pack, edition) pairs, ``workers`` at a time in separate
-    processes (each pack is one Sphinx build and one WeasyPrint render, both
-    single-threaded). Yields ``(pack, edition, PackResult or CoursePackError)``
-    in the order of ``jobs``; a failed pack does not stop the others.
-    ``verbose`` shows Sphinx's progress (then build one at a time)."""
-    tasks = [(project, pack, edition, settings, verbose, kwargs) for pack, edition in jobs]
+def side_by_side(function, tasks: list, workers: int = 1):
+    """Run ``function(task)`` for every task, ``workers`` at a time in separate
+    processes (a pack or a slide deck is one Sphinx build and one WeasyPrint
+    render, both single-threaded). ``function`` is a module-level function that
+    returns its result or the :class:`CoursePackError` it met, so that one
+    failure does not stop the others. Yields ``(task, outcome)`` in the order
+    of ``tasks``. The course packs and the slides share it."""
     if workers <= 1 or len(tasks) <= 1:
         for task in tasks:
-            yield task[1], task[2], _build_one(task)
+            yield task, function(task)
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -676,5 +689,21 @@ def build_packs(
     with ProcessPoolExecutor(
         max_workers=min(workers, len(tasks)), mp_context=multiprocessing.get_context("spawn")
     ) as pool:
-        for task, outcome in zip(tasks, pool.map(_build_one, tasks), strict=True):
-            yield task[1], task[2], outcome
+        yield from zip(tasks, pool.map(function, tasks), strict=True)
+
+
+def build_packs(
+    project: Project,
+    jobs: list[tuple[Pack, str]],
+    settings: PackSettings,
+    workers: int = 1,
+    verbose: bool = False,
+    **kwargs,
+):
+    """Build several (pack, edition) pairs, ``workers`` at a time (:func:`side_by_side`).
+    Yields ``(pack, edition, PackResult or CoursePackError)`` in the order of
+    ``jobs``; a failed pack does not stop the others. ``verbose`` shows
+    Sphinx's progress (then build one at a time)."""
+    tasks = [(project, pack, edition, settings, verbose, kwargs) for pack, edition in jobs]
+    for task, outcome in side_by_side(_build_one, tasks, 1 if verbose else workers):
+        yield task[1], task[2], outcome

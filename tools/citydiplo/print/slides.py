@@ -46,6 +46,7 @@ from .coursepack import (
     render_pdf,
     root_page,
     run_pack_sphinx,
+    side_by_side,
 )
 
 SLIDES_DIR = "slides"
@@ -185,16 +186,21 @@ def plan(outline: dict, strings: dict[str, str], diagrams: dict[str, object]) ->
     return slides, warnings
 
 
-def draw_diagrams(project: Project, language: str, outline: dict) -> dict[str, tuple]:
-    """key → (title, SVG) of every diagram the module's pages use; boxes link to the entities' IRIs."""
+def draw_diagrams(project: Project, language: str, outline: dict, view=None) -> dict[str, tuple]:
+    """key → (title, SVG) of every diagram the module's pages use; boxes link to the entities' IRIs.
+
+    ``view`` is the graph view of the pack's Sphinx run (:func:`run_pack_sphinx`),
+    so vocab/ is not read again; without it the graph is loaded."""
     keys = [d["key"] for chapter in outline.get("chapters", []) for d in chapter.get("diagrams", [])]
     if not keys:
         return {}
-    from ..graph.load import load
-    from ..graph.views import GraphView
     from ..site.diagrams import DiagramError, diagram_for, render_svg
 
-    view = GraphView(load(project).graph, project, language)
+    if view is None or view.lang != language:
+        from ..graph.load import load
+        from ..graph.views import GraphView
+
+        view = GraphView(load(project).graph, project, language)
     found = {}
     for serial, key in enumerate(dict.fromkeys(keys), start=1):
         kind, _, forum = key.partition("-")
@@ -292,8 +298,9 @@ def build_slides(
     check_components(project, docs)
     write_if_changed(project.handbook_dir / PACK_SOURCE_DIR / f"{pack.name}.md", root_page(pack))
     status = status if status is not None else io.StringIO()
-    outdir, _body, outline = run_pack_sphinx(project, pack, docs, "trainer", language, site_url, status)
-    slides, warnings = plan(outline, print_strings(project, language), draw_diagrams(project, language, outline))
+    outdir, _body, outline, view = run_pack_sphinx(project, pack, docs, "trainer", language, site_url, status)
+    diagrams = draw_diagrams(project, language, outline, view)
+    slides, warnings = plan(outline, print_strings(project, language), diagrams)
     out = pdf_path(project, module, language)
     staging = out.with_name(out.stem + ".new.pdf")
     try:
@@ -330,3 +337,31 @@ def workshop_date(text: str, language: str) -> str:
         return format_date(dt.date.fromisoformat(text), language)
     except ValueError:
         return text
+
+
+def _slides_one(task: tuple) -> SlidesResult | CoursePackError:
+    project, module, language, workshop, date, verbose = task
+    import sys
+
+    try:
+        return build_slides(project, module, language, workshop, date, status=sys.stdout if verbose else io.StringIO())
+    except CoursePackError as exc:  # SlidesError too
+        return exc
+
+
+def build_many(
+    project: Project,
+    names: list[str],
+    language: str | None = None,
+    workshop: str = "",
+    date: str = "",
+    workers: int = 1,
+    verbose: bool = False,
+):
+    """The slides of several modules, ``workers`` at a time in separate processes
+    (the course packs' runner, :func:`citydiplo.print.coursepack.side_by_side`).
+    Yields ``(module, SlidesResult or CoursePackError)`` in the order of
+    ``names``; a failed deck does not stop the others."""
+    tasks = [(project, name, language, workshop, date, verbose) for name in names]
+    for task, outcome in side_by_side(_slides_one, tasks, 1 if verbose else workers):
+        yield task[1], outcome

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import html
 import ipaddress
+import json
 import re
 import shutil
 import signal
@@ -182,7 +183,8 @@ class Handler(SimpleHTTPRequestHandler):
         return "citydiplo-serve (local preview)"
 
     def log_message(self, format, *args):
-        if not self.server.quiet:
+        # an open page of a watched preview asks for the generation every second: not worth a line each time
+        if not self.server.quiet and not getattr(self, "path", "").startswith(GENERATION_PATH):
             super().log_message(format, *args)
 
     def end_headers(self):
@@ -270,8 +272,18 @@ class Handler(SimpleHTTPRequestHandler):
             return self.sparql(method, url.query)
         if self.server.sparql_only:
             return self.send_error(HTTPStatus.NOT_FOUND, "this server answers SPARQL queries only, at /sparql")
+        preview = self.server.preview
+        if preview is not None and path == GENERATION_PATH:
+            body = json.dumps({"generation": preview.generation}).encode("ascii")
+            self.extra_headers = {"Cache-Control": "no-store"}
+            return self.reply(SparqlResponse(HTTPStatus.OK, body, "application/json"), head=method == "HEAD")
         answer = resolve(self.server.site, path, self.headers.get("Accept"))
         self.extra_headers = {**answer.headers, **READ_HEADERS}
+        if preview is not None:
+            self.extra_headers["Cache-Control"] = "no-cache"  # the next rebuild may change any file
+            if answer.file is not None and answer.file.suffix == ".html":
+                self.extra_headers = {**answer.headers, "Cache-Control": "no-cache"}  # reply() adds READ_HEADERS
+                return self.page_that_reloads(answer.file, preview.generation, head=method == "HEAD")
         if answer.status in (HTTPStatus.SEE_OTHER, HTTPStatus.MOVED_PERMANENTLY):
             self.send_response(answer.status)
             self.send_header("Location", answer.location)
@@ -283,6 +295,17 @@ class Handler(SimpleHTTPRequestHandler):
         rel = answer.file.relative_to(self.server.site).as_posix()
         self.path = "/" + urllib.parse.quote(rel)
         return super().do_GET() if method == "GET" else super().do_HEAD()
+
+    def page_that_reloads(self, file: Path, generation: int, head: bool):
+        """A page of a watched preview, with a script that reloads it after the next rebuild."""
+        try:
+            page = file.read_bytes()
+        except OSError:  # swapped away between resolving and reading: the new build has it
+            return self.send_error(HTTPStatus.SERVICE_UNAVAILABLE, "the site is being replaced: reload the page")
+        script = RELOAD_SCRIPT.replace("GENERATION", str(int(generation))).encode("ascii")
+        at = page.rfind(b"</body>")
+        page = page[:at] + script + page[at:] if at >= 0 else page + script
+        return self.reply(SparqlResponse(HTTPStatus.OK, page, "text/html; charset=utf-8"), head=head)
 
     def sparql(self, method: str, query_string: str):
         body = b""
@@ -328,6 +351,16 @@ class Handler(SimpleHTTPRequestHandler):
             self.wfile.write(response.body)
 
 
+#: What a page of a watched preview (``serve --watch``) asks for: the number of good builds so far.
+GENERATION_PATH = "/.citydiplo/generation"
+#: Added to the pages of a watched preview: asks for the generation every second and reloads the page when it changed.
+RELOAD_SCRIPT = (
+    "<script>/* citydiplo serve --watch */(function(){var seen=GENERATION;function look(){"
+    'fetch("/.citydiplo/generation",{cache:"no-store"}).then(function(r){return r.json()})'
+    ".then(function(d){if(d.generation!==seen){location.reload()}})"
+    ".catch(function(){}).finally(function(){setTimeout(look,1000)})}setTimeout(look,1000)})();</script>"
+)
+
 BUSY = (
     b"HTTP/1.0 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
     b"Retry-After: 1\r\nContent-Length: 39\r\nConnection: close\r\n\r\n"
@@ -359,6 +392,10 @@ class CitydiploServer(HTTPServer):
         # a connection waits for a thread only while fewer than this many are in the server
         self.slots = threading.BoundedSemaphore(threads + 2 * BACKLOG)
         self.cleanup: list[Path] = []
+        #: the rebuilds of ``serve --watch`` (:class:`citydiplo.serve.watch.Preview`), else None
+        self.preview = None
+        #: query pools replaced after a rebuild, closed once their queries are over
+        self.retired: list[QueryPool] = []
         #: whether the query workers run without network (Linux namespaces), a wall behind the SERVICE check
         self.isolated = False
         super().__init__(address, Handler)
@@ -393,10 +430,29 @@ class CitydiploServer(HTTPServer):
         if not self.quiet:
             super().handle_error(request, client_address)
 
+    def new_graph(self) -> bool:
+        """After a rebuild: answer queries from the site's new dump (a new pool of
+        workers; the old pool is closed once its time limit has passed, so no
+        query running on it is cut short). False when the site has no dump."""
+        dump = self.site / "dist" / "citydiplo.nt"
+        if not dump.is_file():
+            return False
+        old = self.pool
+        pool = QueryPool(dump, size=old.size, timeout=old.timeout, base_iri=old.base_iri)
+        pool.wait_ready()
+        self.pool = pool
+        self.retired.append(old)
+        timer = threading.Timer(old.timeout + 1, old.close)
+        timer.daemon = True
+        timer.start()
+        return True
+
     def server_close(self):
         super().server_close()
         self.executor.shutdown(wait=False, cancel_futures=True)
         self.pool.close()
+        for pool in self.retired:
+            pool.close()
         for path in self.cleanup:
             shutil.rmtree(path, ignore_errors=True)
 
@@ -480,8 +536,13 @@ def serve(
     timeout: float = QUERY_TIMEOUT,
     workers: int = QUERY_WORKERS,
     sparql_only: bool = False,
+    watch: bool = False,
 ) -> int:
-    """Run until interrupted; returns an exit status."""
+    """Run until interrupted; returns an exit status.
+
+    With ``watch``, build the site first, then rebuild it whenever a file in
+    handbook/, vocab/ or conf/ changes (:mod:`.watch`), serving the last good
+    build throughout."""
     if not is_loopback(host):
         print(
             f"citydiplo: warning: listening on {host} makes this preview reachable from other machines; "
@@ -489,13 +550,33 @@ def serve(
             file=sys.stderr,
             flush=True,
         )
+    watcher = preview = None
+    if watch:
+        from .watch import Preview, Watcher, say
+
+        preview = Preview(project)
+        watcher = Watcher(project, preview.build)  # looks at the sources now: edits during the first build count
+        say("building the site before serving it (then every saved change is rebuilt)")
+        if not preview.build() and not (project.build_dir / "html" / "index.html").is_file():
+            raise ServeError("the site could not be built (see above), and there is no earlier build to serve")
     server = make_server(project, site, host, port, timeout=timeout, workers=workers, sparql_only=sparql_only)
+    if preview is not None:
+        server.preview = preview
+        preview.on_built = server.new_graph
     if sparql_only:
         what = f"a SPARQL endpoint at {server.url}sparql and {server.url}query ({timeout:g} s per query)"
     else:
         what = f"{project.rel(server.site)}/ at {server.url} "
         what += f"(SPARQL endpoint: {server.url}sparql, {timeout:g} s per query)"
     print(f"citydiplo: serving {what} for local use only; press Ctrl-C to stop", file=sys.stderr, flush=True)
+    if watcher is not None:
+        print(
+            "citydiplo: watching handbook/, vocab/ and conf/: a saved change is rebuilt and open pages reload; "
+            "a failed rebuild prints its errors and the last good build stays served",
+            file=sys.stderr,
+            flush=True,
+        )
+        watcher.start()
     if not server.isolated:
         print(
             "citydiplo: notice: the query workers run with network access (this system does not allow "
@@ -514,5 +595,7 @@ def serve(
         pass
     finally:
         signal.signal(signal.SIGTERM, previous)
+        if watcher is not None:
+            watcher.stop(timeout=1)  # a rebuild still running is abandoned; the last good build stays
         server.server_close()
     return 0

@@ -144,13 +144,16 @@ def build_site(
     status=sys.stdout,
     before_swap: Callable[[Path], None] | None = None,
     notify: Callable[[str], None] | None = None,
+    after_swap: Callable[[Path], None] | None = None,
 ) -> Path:
     """Validate, then build ``builder`` output into ``build/<name>``; returns that folder.
 
     ``before_swap(tmp)`` runs once Sphinx has succeeded, before the new output
     replaces the old one (``citydiplo build`` writes the dump there); if it
     raises, the old output is kept. ``notify`` is told when the build waits
-    for another one.
+    for another one. ``after_swap(out)`` runs as soon as the new output is in
+    place, before the previous copy is removed (``serve --watch`` tells open
+    pages to reload then).
     """
     language = language or project.languages[0]
     if jobs == "auto":
@@ -203,5 +206,5 @@ def build_site(
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        replace_dir(tmp, out)
+        replace_dir(tmp, out, after_swap)
     return out

@@ -84,6 +84,12 @@ def state_for(env) -> State:
     return _STATE[str(Path(env.srcdir).resolve())]
 
 
+def last_state(srcdir: Path) -> State | None:
+    """The state of the last build of ``srcdir`` in this process (its vocabulary
+    and graph view), for a caller that needs the graph after the build."""
+    return _STATE.get(str(Path(srcdir).resolve()))
+
+
 def vocab_digest(project: Project, edition: str, language: str) -> str:
     digest = hashlib.sha256(f"{edition}|{language}".encode())
     for path in sorted(project.vocab_dir.rglob("*")):
