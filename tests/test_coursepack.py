@@ -251,6 +251,7 @@ def test_fixture_pack_pdf(built, name, edition):
     assert [t for t in level3 if t.startswith("Exercise")] == [
         "Exercise 1: Draft a statement (20 min)",
         "Exercise 2: Map your allies (60 min)",
+        *(["Exercise 1: Map your allies at home (30 min)"] if name == "demo-plus" else []),
     ]
     assert ("Trainer note" in level3) == (edition == "trainer")
     # the table of contents: every chapter with its page number
@@ -362,6 +363,13 @@ def test_site_build_ignores_the_generated_pack_pages(built):
     under -nW must neither warn about them nor publish them."""
     assert main(["--root", str(built.root), "build", "--no-dump", "-j", "1"]) == 0
     assert not (built.build_dir / "html" / "_coursepacks").exists()
+    # the exercise bank is no page; on the website its text shows at the first use only
+    assert not (built.build_dir / "html" / "exercises").exists()
+    practice = (built.build_dir / "html" / "modules" / "demo" / "practice.html").read_text()
+    about = (built.build_dir / "html" / "about.html").read_text()
+    assert 'id="exercise-map-allies"' in practice and "EXERCISE-TWO-TEXT" in practice
+    assert "BANK-VARIANT-TWO" in about and "EXERCISE-TWO-TEXT" not in about
+    assert re.search(r'<p class="bank-see">[^<]*<a [^>]*href="modules/demo/practice.html#exercise-map-allies"', about)
 
 
 def test_weasyprint_problems_fail_the_render(tmp_path):
@@ -684,7 +692,7 @@ def test_fixture_pack_is_a_trainers_kit(built, name):
     # every exercise starts a page: only its headings come before it there
     headings = {f"{c['number']} {c['title']}" for c in outline["chapters"]}
     headings |= {f"{s['number']} {s['title']}" for c in outline["chapters"] for s in c["sections"]}
-    assert [e["number"] for e in outline["exercises"]] == [1, 2]
+    assert [e["number"] for e in outline["exercises"]] == ([1, 2, 1] if name == "demo-plus" else [1, 2])
     for exercise in outline["exercises"]:
         title = exercise["title"]
         assert title.startswith(f"Exercise {exercise['number']}: ")
@@ -724,6 +732,34 @@ def test_fixture_pack_is_a_trainers_kit(built, name):
     html = (built.build_dir / ".coursepack" / f"{name}-participant" / "pack.html").read_text()
     headers = re.findall(r"<th\b[^>]*>", html)
     assert len(headers) > 8 and all('scope="col"' in th or 'scope="row"' in th for th in headers), headers
+
+
+def test_a_bank_exercise_is_printed_once_per_pack(built):
+    """The exercise bank (handbook/exercises/NAME.md): the fixture's "Map your
+    allies" is used by the module and, with another variant, by the about
+    page. The demo pack holds one use, the demo-plus pack both: the common
+    text is printed once, at the first use, and the second keeps its own
+    variant and points to the first by number, chapter and page."""
+    for edition in EDITIONS:
+        demo = (built.build_dir / ".coursepack" / f"demo-{edition}" / "body.html").read_text()
+        plus = (built.build_dir / ".coursepack" / f"demo-plus-{edition}" / "body.html").read_text()
+        assert demo.count("EXERCISE-TWO-TEXT") == 1 and "bank-see" not in demo
+        assert plus.count("EXERCISE-TWO-TEXT") == 1
+        assert "BANK-VARIANT-ONE:" in plus and "BANK-VARIANT-TWO:" in plus
+        trainer = edition == "trainer"
+        assert plus.count("BANK-TRAINER-TEXT") == int(trainer) and demo.count("BANK-TRAINER-TEXT") == int(trainer)
+        assert ("BANK-VARIANT-TWO-NOTE" in plus) == trainer
+        first = next(e for e in outline_json(built, "demo-plus", edition)["exercises"] if e["bank"])
+        refs = re.findall(r'<p class="bank-see">(.*?)</p>', plus, re.S)
+        assert len(refs) == 1 + int(trainer)
+        for ref in refs:
+            assert f'href="#{first["anchor"]}"' in ref and f"exercise {first['number']} in chapter 3" in ref
+        # on paper: the page the reference names is the page the exercise starts on
+        facts = inspect_pdf(pdf_path(built, "demo-plus", edition))
+        pages = [normalise(text) for text in facts.text]
+        start = next(i for i, text in enumerate(pages) if "Exercise 2: Map your allies (60 min)" in text)
+        printed = re.findall(r"exercise 2 in chapter 3 \(p\. (\d+)\)", " ".join(pages))
+        assert printed == [str(start + 1)] * len(refs), (printed, start + 1)
 
 
 def test_trainer_edition_keeps_exercises_in_the_flow(built):
