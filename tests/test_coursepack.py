@@ -17,6 +17,7 @@ import json
 import re
 import shutil
 import unicodedata
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -60,6 +61,10 @@ from citydiplo.print.handouts import (
 from citydiplo.print.pdfcheck import inspect_pdf, structure_languages
 
 from .conftest import REPO, TESTS, edit, make_project
+from .test_duplicates import Paragraph as DupParagraph
+from .test_duplicates import near_duplicates
+from .test_duplicates import shingles as dup_shingles
+from .test_duplicates import words as dup_words
 
 FIXTURE_PACKS = ("demo", "demo-plus")
 GENERATED = ("id", "def", "generated", "_coursepacks")
@@ -421,6 +426,78 @@ def trainer_note_snippets(body_html: str) -> list[str]:
     return snippets
 
 
+class _ExerciseBlocks(HTMLParser):
+    """The text of every exercise and trainer note of a pack's body, one list
+    of paragraphs (and list items) per block."""
+
+    BLOCK = frozenset({"p", "li", "ul", "ol", "div", "h1", "h2", "h3", "h4", "h5", "h6", "table", "tr", "td", "th"})
+
+    def __init__(self):
+        super().__init__()
+        self.blocks: list[list[str]] = []
+        self.depth = 0  # divs open since the current block began (0: outside any)
+        self.chunk: list[str] = []
+
+    def flush(self):
+        text = normalise("".join(self.chunk))
+        if text and self.depth:
+            self.blocks[-1].append(text)
+        self.chunk = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.BLOCK:
+            self.flush()
+        if tag != "div":
+            return
+        classes = (dict(attrs).get("class") or "").split()
+        if self.depth:
+            self.depth += 1
+        elif "admonition" in classes and ({"exercise", "trainer-note"} & set(classes)):
+            self.depth = 1
+            self.blocks.append([])
+
+    def handle_endtag(self, tag):
+        if tag in self.BLOCK:
+            self.flush()
+        if tag == "div" and self.depth:
+            self.depth -= 1
+
+    def handle_data(self, data):
+        self.chunk.append(data)
+
+
+def repeated_exercise_text(body_html: str) -> list[str]:
+    """Passages that two exercises (or two trainer notes) of one pack share:
+    the same paragraph of twelve words or more, or a near-duplicate in the
+    sense of tests/test_duplicates.py. Empty when each exercise is printed once."""
+    parser = _ExerciseBlocks()
+    parser.feed(body_html)
+    found, seen = [], {}
+    paragraphs = []
+    for n, block in enumerate(parser.blocks):
+        for text in block:
+            tokens = dup_words(text)
+            if len(tokens) >= 12:
+                if text in seen and seen[text] != n:
+                    found.append(text[:80])
+                seen.setdefault(text, n)
+            if len(tokens) >= 20:
+                paragraphs.append(DupParagraph(f"block {n}", 0, text, dup_shingles(tokens)))
+    found += [f"{a.text[:60]} ~ {b.text[:60]} ({score:.2f})" for a, b, score in near_duplicates(paragraphs)]
+    return found
+
+
+def test_repeated_exercise_text_is_found():
+    step = "Go through every route into the forum that the table lists and mark each one as open or closed."
+    html = (
+        f'<div class="exercise admonition"><p class="admonition-title">Exercise 1</p><ol><li>{step}</li></ol></div>'
+        f'<div class="exercise admonition"><p class="admonition-title">Exercise 2</p><p>Other words.</p>'
+        f"<ol><li><p>{step}</p></li></ol></div>"
+    )
+    assert repeated_exercise_text(html) == [step[:80]]
+    assert repeated_exercise_text(html.replace(step, "A different step.", 1)) == []
+
+
 @pytest.mark.slow
 def test_real_course_packs(real_project, tmp_path):
     """Every pack of the handbook in both editions, with the same checks.
@@ -464,6 +541,17 @@ def test_real_course_packs(real_project, tmp_path):
             texts[edition] = normalise(facts.full_text())
         body = (project.build_dir / ".coursepack" / f"{name}-trainer" / "body.html").read_text()
         assert "untranslated-note" not in body, f"{name}: the English pack is the source, nothing is untranslated"
+        # each exercise once (the exercise bank): no exercise or trainer note repeats another's text,
+        # and every bank entry that more than one module uses is printed once and referred to after
+        for edition in EDITIONS:
+            edition_body = (project.build_dir / ".coursepack" / f"{name}-{edition}" / "body.html").read_text()
+            assert repeated_exercise_text(edition_body) == [], (name, edition)
+            exercises = outline_json(project, name, edition)["exercises"]
+            banks = [e["bank"] for e in exercises if e["bank"]]
+            assert len(set(banks)) == 3 and len(banks) > 3, (name, edition, banks)
+            assert edition_body.count('class="bank-see"') == (len(banks) - len(set(banks))) * (
+                2 if edition == "trainer" else 1
+            ), (name, edition)
         snippets = trainer_note_snippets(body)
         assert snippets, f"{name}: the trainer edition has no trainer notes"
         for snippet in snippets:
