@@ -437,19 +437,23 @@ class _ExerciseBlocks(HTMLParser):
         self.blocks: list[list[str]] = []
         self.depth = 0  # divs open since the current block began (0: outside any)
         self.chunk: list[str] = []
+        self.skip = False
 
     def flush(self):
         text = normalise("".join(self.chunk))
-        if text and self.depth:
+        if text and self.depth and not self.skip:
             self.blocks[-1].append(text)
         self.chunk = []
+        self.skip = False
 
     def handle_starttag(self, tag, attrs):
         if tag in self.BLOCK:
             self.flush()
+        classes = (dict(attrs).get("class") or "").split()
+        if tag == "p" and "bank-see" in classes:
+            self.skip = True  # a pointer to the printed exercise: the same words each time, by design
         if tag != "div":
             return
-        classes = (dict(attrs).get("class") or "").split()
         if self.depth:
             self.depth += 1
         elif "admonition" in classes and ({"exercise", "trainer-note"} & set(classes)):
@@ -495,6 +499,9 @@ def test_repeated_exercise_text_is_found():
         f"<ol><li><p>{step}</p></li></ol></div>"
     )
     assert repeated_exercise_text(html) == [step[:80]]
+    pointer = '<p class="bank-see">The steps for this exercise are the same in every module; see exercise 1.</p>'
+    blocks = (f'<div class="exercise admonition">{pointer}</div>',) * 2
+    assert repeated_exercise_text("".join(blocks)) == []
     assert repeated_exercise_text(html.replace(step, "A different step.", 1)) == []
 
 
