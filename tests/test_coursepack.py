@@ -428,7 +428,8 @@ def trainer_note_snippets(body_html: str) -> list[str]:
 
 class _ExerciseBlocks(HTMLParser):
     """The text of every exercise and trainer note of a pack's body, one list
-    of paragraphs (and list items) per block."""
+    of paragraphs (and list items) per block. Facilitator notes are left out:
+    they are each session's script, and echo its exercise on purpose."""
 
     BLOCK = frozenset({"p", "li", "ul", "ol", "div", "h1", "h2", "h3", "h4", "h5", "h6", "table", "tr", "td", "th"})
 
@@ -456,7 +457,7 @@ class _ExerciseBlocks(HTMLParser):
             return
         if self.depth:
             self.depth += 1
-        elif "admonition" in classes and ({"exercise", "trainer-note"} & set(classes)):
+        elif {"exercise", "trainer-note"} & set(classes) and "facilitator-note" not in classes:
             self.depth = 1
             self.blocks.append([])
 
