@@ -117,3 +117,29 @@ def test_regional_page_cites_three_sources(region):
     sources = text.split("\n## Sources")[1]
     items = [line for line in sources.splitlines() if line.startswith("- ")]
     assert len(items) >= 3, f"{region}: {len(items)} sources"
+
+
+MODULE_ORDER = ("forum-access", "gfmd", "imrf", "grf")  # the modules toctree (handbook/modules/index.md)
+
+
+@pytest.mark.slow
+def test_bank_exercises_are_written_out_once_on_the_site(english_site):
+    """An exercise of the bank (handbook/exercises/) is written out in the
+    first module that uses it; the later modules show their own variant and
+    link to it (the session fixture: no extra build)."""
+    bank = sorted(p.stem for p in (HANDBOOK / "exercises").glob("*.md"))
+    assert len(bank) >= 3
+    for name in bank:
+        users = [
+            m
+            for m in MODULE_ORDER
+            if re.search(rf"^:bank: {name}$", (HANDBOOK / "modules" / m / "exercises.md").read_text(), re.M)
+        ]
+        assert len(users) >= 2, f"{name}: a bank entry is for exercises that several modules share"
+        first, *later = users
+        html = (english_site / "modules" / first / "exercises.html").read_text(encoding="utf-8")
+        assert f'id="exercise-{name}"' in html and f"#exercise-{name}" not in html, name
+        for module in later:
+            html = (english_site / "modules" / module / "exercises.html").read_text(encoding="utf-8")
+            link = f'href="../{first}/exercises.html#exercise-{name}"'
+            assert re.search(rf'<p class="bank-see">[^<]*<a [^>]*{re.escape(link)}', html), (name, module)

@@ -17,6 +17,7 @@ import json
 import re
 import shutil
 import unicodedata
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pypdf
@@ -61,6 +62,10 @@ from citydiplo.print.handouts import (
 from citydiplo.print.pdfcheck import inspect_pdf, structure_languages
 
 from .conftest import REPO, TESTS, edit, make_project
+from .test_duplicates import Paragraph as DupParagraph
+from .test_duplicates import near_duplicates
+from .test_duplicates import shingles as dup_shingles
+from .test_duplicates import words as dup_words
 
 FIXTURE_PACKS = ("demo", "demo-plus")
 GENERATED = ("id", "def", "generated", "_coursepacks")
@@ -289,6 +294,7 @@ def test_fixture_pack_pdf(built, name, edition):
     assert [t for t in level3 if t.startswith("Exercise")] == [
         "Exercise 1: Draft a statement (20 min)",
         "Exercise 2: Map your allies (60 min)",
+        *(["Exercise 1: Map your allies at home (30 min)"] if name == "demo-plus" else []),
     ]
     assert ("Trainer note" in level3) == (edition == "trainer")
     # the table of contents: every chapter with its page number
@@ -400,6 +406,13 @@ def test_site_build_ignores_the_generated_pack_pages(built):
     under -nW must neither warn about them nor publish them."""
     assert main(["--root", str(built.root), "build", "--no-dump", "-j", "1"]) == 0
     assert not (built.build_dir / "html" / "_coursepacks").exists()
+    # the exercise bank is no page; on the website its text shows at the first use only
+    assert not (built.build_dir / "html" / "exercises").exists()
+    practice = (built.build_dir / "html" / "modules" / "demo" / "practice.html").read_text()
+    about = (built.build_dir / "html" / "about.html").read_text()
+    assert 'id="exercise-map-allies"' in practice and "EXERCISE-TWO-TEXT" in practice
+    assert "BANK-VARIANT-TWO" in about and "EXERCISE-TWO-TEXT" not in about
+    assert re.search(r'<p class="bank-see">[^<]*<a [^>]*href="modules/demo/practice.html#exercise-map-allies"', about)
 
 
 def test_weasyprint_problems_fail_the_render(tmp_path):
@@ -451,6 +464,86 @@ def trainer_note_snippets(body_html: str) -> list[str]:
     return snippets
 
 
+class _ExerciseBlocks(HTMLParser):
+    """The text of every exercise and trainer note of a pack's body, one list
+    of paragraphs (and list items) per block. Facilitator notes are left out:
+    they are each session's script, and echo its exercise on purpose."""
+
+    BLOCK = frozenset({"p", "li", "ul", "ol", "div", "h1", "h2", "h3", "h4", "h5", "h6", "table", "tr", "td", "th"})
+
+    def __init__(self):
+        super().__init__()
+        self.blocks: list[list[str]] = []
+        self.depth = 0  # divs open since the current block began (0: outside any)
+        self.chunk: list[str] = []
+        self.skip = False
+
+    def flush(self):
+        text = normalise("".join(self.chunk))
+        if text and self.depth and not self.skip:
+            self.blocks[-1].append(text)
+        self.chunk = []
+        self.skip = False
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.BLOCK:
+            self.flush()
+        classes = (dict(attrs).get("class") or "").split()
+        if tag == "p" and "bank-see" in classes:
+            self.skip = True  # a pointer to the printed exercise: the same words each time, by design
+        if tag != "div":
+            return
+        if self.depth:
+            self.depth += 1
+        elif {"exercise", "trainer-note"} & set(classes) and "facilitator-note" not in classes:
+            self.depth = 1
+            self.blocks.append([])
+
+    def handle_endtag(self, tag):
+        if tag in self.BLOCK:
+            self.flush()
+        if tag == "div" and self.depth:
+            self.depth -= 1
+
+    def handle_data(self, data):
+        self.chunk.append(data)
+
+
+def repeated_exercise_text(body_html: str) -> list[str]:
+    """Passages that two exercises (or two trainer notes) of one pack share:
+    the same paragraph of twelve words or more, or a near-duplicate in the
+    sense of tests/test_duplicates.py. Empty when each exercise is printed once."""
+    parser = _ExerciseBlocks()
+    parser.feed(body_html)
+    found, seen = [], {}
+    paragraphs = []
+    for n, block in enumerate(parser.blocks):
+        for text in block:
+            tokens = dup_words(text)
+            if len(tokens) >= 12:
+                if text in seen and seen[text] != n:
+                    found.append(text[:80])
+                seen.setdefault(text, n)
+            if len(tokens) >= 20:
+                paragraphs.append(DupParagraph(f"block {n}", 0, text, dup_shingles(tokens)))
+    found += [f"{a.text[:60]} ~ {b.text[:60]} ({score:.2f})" for a, b, score in near_duplicates(paragraphs)]
+    return found
+
+
+def test_repeated_exercise_text_is_found():
+    step = "Go through every route into the forum that the table lists and mark each one as open or closed."
+    html = (
+        f'<div class="exercise admonition"><p class="admonition-title">Exercise 1</p><ol><li>{step}</li></ol></div>'
+        f'<div class="exercise admonition"><p class="admonition-title">Exercise 2</p><p>Other words.</p>'
+        f"<ol><li><p>{step}</p></li></ol></div>"
+    )
+    assert repeated_exercise_text(html) == [step[:80]]
+    pointer = '<p class="bank-see">The steps for this exercise are the same in every module; see exercise 1.</p>'
+    blocks = (f'<div class="exercise admonition">{pointer}</div>',) * 2
+    assert repeated_exercise_text("".join(blocks)) == []
+    assert repeated_exercise_text(html.replace(step, "A different step.", 1)) == []
+
+
 @pytest.mark.slow
 def test_real_course_packs(real_project, tmp_path):
     """Every pack of the handbook in both editions, with the same checks.
@@ -494,6 +587,17 @@ def test_real_course_packs(real_project, tmp_path):
             texts[edition] = normalise(facts.full_text())
         body = (project.build_dir / ".coursepack" / f"{name}-trainer" / "body.html").read_text()
         assert "untranslated-note" not in body, f"{name}: the English pack is the source, nothing is untranslated"
+        # each exercise once (the exercise bank): no exercise or trainer note repeats another's text,
+        # and every bank entry that more than one module uses is printed once and referred to after
+        for edition in EDITIONS:
+            edition_body = (project.build_dir / ".coursepack" / f"{name}-{edition}" / "body.html").read_text()
+            assert repeated_exercise_text(edition_body) == [], (name, edition)
+            exercises = outline_json(project, name, edition)["exercises"]
+            banks = [e["bank"] for e in exercises if e["bank"]]
+            assert len(set(banks)) == 3 and len(banks) > 3, (name, edition, banks)
+            assert edition_body.count('class="bank-see"') == (len(banks) - len(set(banks))) * (
+                2 if edition == "trainer" else 1
+            ), (name, edition)
         snippets = trainer_note_snippets(body)
         assert snippets, f"{name}: the trainer edition has no trainer notes"
         for snippet in snippets:
@@ -727,7 +831,7 @@ def check_handout(built, name: str) -> None:
     # every exercise starts a page: only its headings come before it there
     headings = {f"{c['number']} {c['title']}" for c in outline["chapters"]}
     headings |= {f"{s['number']} {s['title']}" for c in outline["chapters"] for s in c["sections"]}
-    assert [e["number"] for e in outline["exercises"]] == [1, 2]
+    assert [e["number"] for e in outline["exercises"]] == ([1, 2, 1] if name == "demo-plus" else [1, 2])
     for exercise in outline["exercises"]:
         title = exercise["title"]
         assert title.startswith(f"Exercise {exercise['number']}: ")
@@ -833,6 +937,34 @@ def test_one_modules_kit(built, german_trainer_pack):
 def test_a_long_pack_title_is_cut_in_the_running_head(built):
     """The same handout checks on the pack with a title too long for a running head."""
     check_handout(built, "demo-plus")
+
+
+def test_a_bank_exercise_is_printed_once_per_pack(built):
+    """The exercise bank (handbook/exercises/NAME.md): the fixture's "Map your
+    allies" is used by the module and, with another variant, by the about
+    page. The demo pack holds one use, the demo-plus pack both: the common
+    text is printed once, at the first use, and the second keeps its own
+    variant and points to the first by number, chapter and page."""
+    for edition in EDITIONS:
+        demo = (built.build_dir / ".coursepack" / f"demo-{edition}" / "body.html").read_text()
+        plus = (built.build_dir / ".coursepack" / f"demo-plus-{edition}" / "body.html").read_text()
+        assert demo.count("EXERCISE-TWO-TEXT") == 1 and "bank-see" not in demo
+        assert plus.count("EXERCISE-TWO-TEXT") == 1
+        assert "BANK-VARIANT-ONE:" in plus and "BANK-VARIANT-TWO:" in plus
+        trainer = edition == "trainer"
+        assert plus.count("BANK-TRAINER-TEXT") == int(trainer) and demo.count("BANK-TRAINER-TEXT") == int(trainer)
+        assert ("BANK-VARIANT-TWO-NOTE" in plus) == trainer
+        first = next(e for e in outline_json(built, "demo-plus", edition)["exercises"] if e["bank"])
+        refs = re.findall(r'<p class="bank-see">(.*?)</p>', plus, re.S)
+        assert len(refs) == 1 + int(trainer)
+        for ref in refs:
+            assert f'href="#{first["anchor"]}"' in ref and f"exercise {first['number']} in chapter 3" in ref
+        # on paper: the page the reference names is the page the exercise starts on
+        facts = inspect_pdf(pdf_path(built, "demo-plus", edition))
+        pages = [normalise(text) for text in facts.text]
+        start = next(i for i, text in enumerate(pages) if "Exercise 2: Map your allies (60 min)" in text)
+        printed = re.findall(r"exercise 2 in chapter 3 \(p\. (\d+)\)", " ".join(pages))
+        assert printed == [str(start + 1)] * len(refs), (printed, start + 1)
 
 
 def test_trainer_edition_keeps_exercises_in_the_flow(built):

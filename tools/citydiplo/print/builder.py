@@ -42,7 +42,7 @@ from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util import docname_join, logging
 
 from .. import __version__
-from ..site.sphinxext import is_translated, state_for, writing_space
+from ..site.sphinxext import BANK_CLASS, is_translated, state_for, writing_space
 
 logger = logging.getLogger(__name__)
 
@@ -402,6 +402,7 @@ class CoursePackBuilder(SingleFileHTMLBuilder):
         ):
             self.number_sections(chapter_node, info)
         exercises = self.number_exercises(tree, chapters)
+        self.print_bank_once(tree, exercises)
         outside = self.print_link_targets(tree)
 
         state = state_for(self.env)
@@ -479,6 +480,7 @@ class CoursePackBuilder(SingleFileHTMLBuilder):
                         "minutes": minutes,
                         "chapter": info["number"],
                         "anchor": node["ids"][0],
+                        "bank": node.get("bank", ""),
                     }
                 )
                 if participant:
@@ -490,6 +492,36 @@ class CoursePackBuilder(SingleFileHTMLBuilder):
                         format="html",
                     )
         return found
+
+    def print_bank_once(self, tree: nodes.document, exercises: list[dict]) -> None:
+        """A pack prints the common text of a bank exercise (its steps and the
+        answer notes that hold in every module) once, at its first use; a
+        later module keeps its own variant and points to that exercise by
+        number and page ("see exercise 2 in chapter 1.4 (p. 23)")."""
+        strings = self.print_strings
+        first: dict[str, dict] = {}
+        for exercise in exercises:
+            if exercise.get("bank"):
+                first.setdefault(exercise["bank"], exercise)
+        printed: set[tuple[str, str]] = set()
+        for node in list(tree.findall(nodes.container)):
+            if BANK_CLASS not in node["classes"]:
+                continue
+            key = (node["bank"], node["bank_part"])
+            target = first.get(node["bank"])
+            if key not in printed:
+                printed.add(key)
+                continue
+            if target is None:  # a trainer note without its exercise: nothing to point to
+                continue
+            label = strings["bank_exercise"].format(number=target["number"], chapter=target["chapter"])
+            before, after = strings[f"bank_see_{node['bank_part']}"].split("{exercise}")
+            para = nodes.paragraph(classes=["bank-see"])
+            para += nodes.Text(before)
+            para += nodes.reference("", label, refid=target["anchor"], internal=True)
+            para += nodes.Text(after)
+            node.replace_self(para)
+            para["classes"] = ["bank-see"]  # (replace_self copies the container's classes)
 
     def print_link_targets(self, tree: nodes.document) -> list[dict]:
         """Every link the pack cannot follow inside itself prints where it

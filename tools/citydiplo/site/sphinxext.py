@@ -12,6 +12,7 @@ turns problems into typed warnings (``citydiplo.vocab``, ``citydiplo.link``,
 from __future__ import annotations
 
 import hashlib
+import posixpath
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import ClassVar
 
 from docutils import nodes
 from docutils.parsers.rst import directives
+from docutils.statemachine import StringList
 from pyoxigraph import Literal as OxLiteral
 from pyoxigraph import NamedNode
 from sphinx import addnodes
@@ -26,6 +28,7 @@ from sphinx.transforms import SphinxTransform
 from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective, SphinxRole
+from sphinx.util.parsing import nested_parse_to_nodes
 
 from .. import __version__
 from ..config import Project, load_project
@@ -151,12 +154,14 @@ def note_use(env) -> None:
 
 def on_env_purge_doc(app, env, docname) -> None:
     getattr(env, "citydiplo_uses", {}).pop(docname, None)
+    getattr(env, "citydiplo_bank", {}).pop(docname, None)
 
 
 def on_env_merge_info(app, env, docnames, other) -> None:
     if not hasattr(env, "citydiplo_uses"):
         env.citydiplo_uses = {}
     env.citydiplo_uses.update(getattr(other, "citydiplo_uses", {}))
+    env.__dict__.setdefault("citydiplo_bank", {}).update(getattr(other, "citydiplo_bank", {}))
 
 
 def on_doctree_read(app, doctree) -> None:
@@ -418,13 +423,141 @@ class QueryDirective(SphinxDirective):
         return nodes.Text(str(term))
 
 
+# ------------------------------------------------------------ exercise bank
+#: The folder of the exercise bank, in the handbook (not built as pages)
+BANK_DIR = "exercises"
+#: The parts of a bank entry: "## Exercise" (the steps every module's
+#: participants follow) and "## Trainer note" (the answer notes that hold in
+#: every module); "## Sources" is for the authors.
+BANK_PARTS = {"exercise": "Exercise", "trainer": "Trainer note"}
+BANK_CLASS = "bank-common"
+#: On the website, a later use of a bank exercise points to its first use
+BANK_SEE = {
+    "exercise": {
+        "en": (
+            "The steps for this exercise are the same in every module. They are written out with "
+            "this exercise in the module ",
+            ".",
+        ),
+        "de": (
+            "Die Schritte dieser Übung sind in jedem Modul dieselben. Sie stehen ausführlich bei "
+            "dieser Übung im Modul ",
+            ".",
+        ),
+    },
+    "trainer": {
+        "en": ("The answer notes that hold in every module are with this exercise in the module ", "."),
+        "de": ("Die Hinweise, die in jedem Modul gelten, stehen bei dieser Übung im Modul ", "."),
+    },
+}
+
+
+def bank_anchor(name: str) -> str:
+    return f"exercise-{name}"
+
+
+def bank_part(directive: SphinxDirective, name: str, part: str) -> list[nodes.Node]:
+    """The ``part`` of the bank entry ``handbook/exercises/NAME.md``, parsed
+    in the page that uses it (so its messages are in that page's catalogue),
+    in a container the website and the course packs show at the first use
+    only (see :func:`resolve_bank` and the course-pack builder)."""
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", name):
+        raise directive.error(f"bank: {name!r} is not the name of an exercise-bank entry (kebab-case)")
+    path = Path(directive.env.srcdir) / BANK_DIR / f"{name}.md"
+    rel = f"{BANK_DIR}/{name}.md"
+    if not path.is_file():
+        raise directive.error(f"bank: no exercise-bank entry {rel}")
+    directive.env.note_dependency(str(path))
+    lines = path.read_text(encoding="utf-8").splitlines()
+    start = 0
+    if lines and lines[0].strip() == "---":
+        start = next((i + 1 for i in range(1, len(lines)) if lines[i].strip() == "---"), 0)
+    heading = f"## {BANK_PARTS[part]}"
+    begin = next((i for i in range(start, len(lines)) if lines[i].strip() == heading), None)
+    if begin is None:
+        raise directive.error(f"bank: {rel} has no section '{heading}'")
+    end = next((i for i in range(begin + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    text = StringList(lines[begin + 1 : end], source=str(path), items=[(str(path), i) for i in range(begin + 1, end)])
+    container = nodes.container(classes=[BANK_CLASS])
+    container["bank"] = name
+    container["bank_part"] = part
+    container += nested_parse_to_nodes(directive.state, text, source=str(path), offset=begin + 1)
+    uses = directive.env.__dict__.setdefault("citydiplo_bank", {})
+    uses.setdefault(directive.env.docname, set()).add(name)
+    return [container]
+
+
+def document_order(env) -> list[str]:
+    """Every document, depth-first through the toctrees from the root page,
+    then the rest in name order."""
+    order: list[str] = []
+    seen: set[str] = set()
+
+    def walk(doc: str) -> None:
+        if doc in seen or doc not in env.all_docs:
+            return
+        seen.add(doc)
+        order.append(doc)
+        for child in env.toctree_includes.get(doc, []):
+            walk(child)
+
+    walk(env.config.root_doc)
+    return order + sorted(set(env.all_docs) - seen)
+
+
+def first_bank_uses(env) -> dict[str, str]:
+    """Bank entry → the first document (in reading order) that uses it."""
+    uses = getattr(env, "citydiplo_bank", {})
+    first: dict[str, str] = {}
+    for doc in document_order(env):
+        for name in sorted(uses.get(doc, ())):
+            first.setdefault(name, doc)
+    return first
+
+
+def resolve_bank(app, doctree, docname) -> None:
+    """On the website (and in the e-book), a bank exercise's common text
+    shows at its first use only; a later module shows its own variant and a
+    link to it. The gettext builder keeps every copy (each page's catalogue
+    holds the text a single-module course pack prints), and the course-pack
+    builder decides for itself (it numbers the exercises and pages)."""
+    if app.builder.name in ("gettext", "coursepack"):
+        return
+    commons = [n for n in doctree.findall(nodes.container) if BANK_CLASS in n["classes"]]
+    if not commons:
+        return
+    env = app.env
+    first = first_bank_uses(env)
+    lang = app.config.language or "en"
+    for node in commons:
+        target = first.get(node["bank"], docname)
+        if target == docname:
+            continue
+        module = posixpath.dirname(target)
+        label_doc = f"{module}/index" if f"{module}/index" in env.titles else target
+        before, after = BANK_SEE[node["bank_part"]].get(lang, BANK_SEE[node["bank_part"]]["en"])
+        uri = app.builder.get_relative_uri(docname, target) + "#" + bank_anchor(node["bank"])
+        para = nodes.paragraph(classes=["bank-see"])
+        para += nodes.Text(before)
+        para += nodes.reference("", env.titles[label_doc].astext(), refuri=uri, internal=True)
+        para += nodes.Text(after)
+        node.replace_self(para)
+        para["classes"] = ["bank-see"]  # (replace_self copies the container's classes)
+
+
 class ExerciseDirective(SphinxDirective):
-    """An exercise, set apart on screen and in print."""
+    """An exercise, set apart on screen and in print. With ``:bank: NAME``
+    the content is this module's variant (its city, setting and numbers) and
+    the steps follow from the exercise bank (``handbook/exercises/NAME.md``)."""
 
     optional_arguments = 1
     final_argument_whitespace = True
     has_content = True
-    option_spec: ClassVar[dict] = {"duration": directives.unchanged, "name": directives.unchanged}
+    option_spec: ClassVar[dict] = {
+        "duration": directives.unchanged,
+        "name": directives.unchanged,
+        "bank": directives.unchanged,
+    }
 
     def run(self):
         duration = self.options.get("duration", "").strip()
@@ -434,6 +567,11 @@ class ExerciseDirective(SphinxDirective):
         node = nodes.admonition(classes=["exercise"])
         node += admonition_title(self, EXERCISE_TITLE, suffix)
         node += self.parse_content_to_nodes()
+        bank = self.options.get("bank", "").strip()
+        if bank:
+            node += bank_part(self, bank, "exercise")
+            node["ids"].append(bank_anchor(bank))
+            node["bank"] = bank
         self.add_name(node)
         return [node]
 
@@ -542,11 +680,14 @@ class UnwrapTitleNames(SphinxTransform):
 
 
 class TrainerNoteDirective(SphinxDirective):
-    """Answer notes and hints for trainers: shown only in the trainer edition."""
+    """Answer notes and hints for trainers: shown only in the trainer edition.
+    With ``:bank: NAME``, the answer notes of the exercise-bank entry that
+    hold in every module follow this module's own."""
 
     has_content = True
     optional_arguments = 1
     final_argument_whitespace = True
+    option_spec: ClassVar[dict] = {"bank": directives.unchanged}
 
     def run(self):
         if self.config.citydiplo_edition != "trainer":
@@ -554,6 +695,9 @@ class TrainerNoteDirective(SphinxDirective):
         node = nodes.admonition(classes=["trainer-note"])
         node += admonition_title(self, TRAINER_TITLE)
         node += self.parse_content_to_nodes()
+        bank = self.options.get("bank", "").strip()
+        if bank:
+            node += bank_part(self, bank, "trainer")
         return [node]
 
 
@@ -808,6 +952,7 @@ def setup(app):
     app.connect("doctree-read", on_doctree_read)
     app.connect("html-page-context", on_html_page_context)
     app.connect("doctree-resolved", on_doctree_resolved)
+    app.connect("doctree-resolved", resolve_bank)
     app.connect("build-finished", on_build_finished)
     setup_checks(app)
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True, "env_version": 2}
