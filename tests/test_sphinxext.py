@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 
@@ -125,3 +126,25 @@ def test_query_command(project, capsys):
     assert main(["--root", str(project.root), "query", "SELEC nonsense"]) == 1
     assert main(["--root", str(project.root), "query", "SELECT * WHERE { ?s ?p }"]) == 1
     assert "SPARQL syntax error" in capsys.readouterr().err
+
+
+def test_query_table_names_relations_and_drops_repeated_names(project):
+    """A lone ``?label`` is the link text of the first column, not a column of its own; a relation
+    or class in a cell shows its name (strings.toml, the ontology), never its IRI."""
+    (project.root / "vocab/queries/memberships-of-iom.rq").write_text(
+        "# title: What is IOM a member of?\n# description: A test query.\n"
+        "PREFIX cdi: <https://w3id.org/citydiplo/id/>\nPREFIX org: <http://www.w3.org/ns/org#>\n"
+        "PREFIX skos: <http://www.w3.org/2004/02/skos/core#>\n"
+        "SELECT ?network ?label ?relation WHERE {\n"
+        "  cdi:iom org:hasMembership/org:organization ?network . BIND(org:hasMembership AS ?relation)\n"
+        '  ?network skos:prefLabel ?label . FILTER(lang(?label) = "en")\n}\n'
+    )
+    index = project.handbook_dir / "index.md"
+    index.write_text(index.read_text() + "\n```{query} memberships-of-iom\n```\n")
+    html = (build(project) / "index.html").read_text()
+    table = html[html.index("What is IOM a member of?") :]
+    table = table[: table.index("</table>")]
+    heads = re.findall(r"<th[^>]*><p>([^<]*)</p>", table)
+    assert heads == ["Network", "Relation"]
+    assert 'href="id/mayors-mechanism.html"' in table and ">membership<" in table
+    assert "www.w3.org/ns/org" not in table

@@ -21,6 +21,7 @@ from docutils import nodes
 from docutils.parsers.rst import directives
 from pyoxigraph import Literal as OxLiteral
 from pyoxigraph import NamedNode
+from rdflib import Literal, URIRef
 from sphinx import addnodes
 from sphinx.transforms import SphinxTransform
 from sphinx.transforms.post_transforms import SphinxPostTransform
@@ -33,6 +34,7 @@ from ..graph.load import Vocab, load, take_over
 from ..graph.query import Query, QueryError, load_queries, make_store, run_query
 from ..graph.validate import errors, validate
 from ..graph.views import GraphView
+from . import dates
 from .checks import setup_checks
 from .citymap import city_map_figure
 from .compile import GENERATED_DIRS, compile_pages, sync
@@ -329,9 +331,28 @@ class RestoreTaskCheckboxes(SphinxTransform):
 
 
 # ------------------------------------------------------------- directives
+#: column names that are abbreviations, kept in capitals
+ACRONYMS = {"iri": "IRI", "url": "URL", "m49": "M49", "gcm": "GCM", "gcr": "GCR"}
+
+
 def humanise(name: str) -> str:
-    words = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", name).replace("_", " ").replace("-", " ")
-    return words[:1].upper() + words[1:]
+    """A query variable as a column heading: ``pledgedBy`` → "Pledged by", ``version_iri`` → "Version IRI"."""
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name).replace("_", " ").replace("-", " ").lower().split()
+    words = [ACRONYMS.get(w, w) for w in words]
+    text = " ".join(words)
+    return text[:1].upper() + text[1:]
+
+
+def label_columns(variables: list[str]) -> dict[str, str]:
+    """Which column names which: ``?orgLabel`` names ``?org``; a lone ``?label`` names the first column."""
+    pairs = {}
+    for v in variables:
+        for suffix in ("Label", "label"):
+            if v.endswith(suffix) and v[: -len(suffix)] in variables:
+                pairs[v] = v[: -len(suffix)]
+    if "label" in variables and "label" not in pairs and variables[0] != "label":
+        pairs["label"] = variables[0]
+    return pairs
 
 
 class QueryDirective(SphinxDirective):
@@ -360,7 +381,9 @@ class QueryDirective(SphinxDirective):
         except QueryError as exc:
             logger.warning(f"query {name!r}: {exc}", type="citydiplo", subtype="query", location=self.get_location())
             return []
-        shown = [v for v in variables if not (v.lower().endswith("label") and v[: -len("label")] in variables)]
+        labels = label_columns(variables)  # a name column is the link text of the column it names, not a column
+        named = {target: name for name, target in labels.items()}
+        shown = [v for v in variables if v not in labels]
         table = nodes.table(classes=["citydiplo-query"])
         caption = self.options.get("caption") or (
             query.title_de if state.language == "de" and query.title_de else query.title
@@ -377,7 +400,7 @@ class QueryDirective(SphinxDirective):
         group += body
         for values in rows:
             cells = dict(zip(variables, values, strict=True))
-            body += self.row([self.cell(cells[v], cells.get(v + "Label") or cells.get(v + "label")) for v in shown])
+            body += self.row([self.cell(cells[v], cells.get(named[v]) if v in named else None) for v in shown])
         if not rows:
             empty = state.view.ui("no_results")
             body += self.row([nodes.Text(empty)] + [nodes.Text("") for _ in shown[1:]])
@@ -406,8 +429,15 @@ class QueryDirective(SphinxDirective):
                 ref = entity_reference(self.env, slug, label)
                 if ref is not None:
                     return ref
-            return nodes.reference(iri, iri, refuri=iri)
+            view = state.view
+            if view.is_term(URIRef(iri)) or iri in view.strings.get("terms", {}):
+                return nodes.Text(view.label(URIRef(iri)))  # a relation or class by its name, not its address
+            text = label_term.value if isinstance(label_term, OxLiteral) else iri
+            return nodes.reference(text, text, refuri=iri)
         if isinstance(term, OxLiteral):
+            day = dates.parse(Literal(term.value, datatype=URIRef(term.datatype.value)))
+            if day is not None:  # a date as a reader writes it ("13 December 2023", "May 2026"), not ISO
+                return nodes.Text(dates.text(day, state.language))
             return nodes.Text(term.value)
         return nodes.Text(str(term))
 
