@@ -141,3 +141,15 @@ def test_entity_pages_use_a_readers_words(project):
         assert f"{words[3]}\n: " in role and "(../id/iom.md)" in role
         for page in pages.values():
             assert "(inverse)" not in page and "top concept" not in page.lower()
+
+
+def test_long_incoming_lists_are_grouped_by_kind(project, monkeypatch):
+    """A region's page listed ≈ 120 mixed links in one paragraph: past a dozen, the entries of one
+    relation are grouped by the directory that lists them, each group counted."""
+    from citydiplo.site.compile import Compiler
+
+    monkeypatch.setattr(Compiler, "GROUP_OVER", 0)
+    compile_once(project)
+    page = unescape((project.handbook_dir / "id/region-global.md").read_text())
+    assert "Entries in this region\n: **International organisations" in page
+    assert "(1):** [International Organization for Migration](../id/iom.md)" in page

@@ -299,6 +299,23 @@ class Compiler:
     #: relations seen from their object that the page already shows another way
     SKIP_IN: ClassVar[set] = {RDF.type, DCTERMS.source, SKOS.inScheme, SKOS.topConceptOf, SKOS.hasTopConcept}
 
+    #: a relation seen from its object with more entries than this lists them by kind (a region's ≈ 120)
+    GROUP_OVER: ClassVar[int] = 12
+
+    def by_kind(self, links: dict) -> list[dict]:
+        """Links (MyST → node) in groups by the directory that lists each node, in the directories' order."""
+        view = self.view
+        order = {kind.key: i for i, kind in enumerate(KINDS)}
+        groups: dict = {}
+        for text, node in links.items():
+            kind = view.kind(node)
+            groups.setdefault(kind.key if kind else "", (kind, []))[1].append(text)
+        out = []
+        for _key, (kind, texts) in sorted(groups.items(), key=lambda kv: (kv[0] == "", order.get(kv[0], 0))):
+            title = (kind.title.get(view.lang) or kind.title["en"]) if kind else view.ui("other_entries")
+            out.append({"title": f"{title} ({len(texts)})", "vals": sorted(texts, key=str.casefold)})
+        return out
+
     def entity_context(self, node) -> dict:
         view, graph, base = self.view, self.graph, "../"
         cd = self.cd
@@ -399,12 +416,16 @@ class Compiler:
                     continue
                 for owner, _ in owner_links:
                     if view.is_entity(owner):
-                        incoming.setdefault(prop, set()).add(self.link(owner, base))
+                        incoming.setdefault(prop, {})[self.link(owner, base)] = owner
                 continue
             if view.is_entity(subject) and subject != node:
-                incoming.setdefault(prop, set()).add(self.link(subject, base))
+                incoming.setdefault(prop, {})[self.link(subject, base)] = subject
         related = [
-            {"label": self.inverse_label(prop), "vals": sorted(values, key=str.casefold)}
+            {
+                "label": self.inverse_label(prop),
+                "vals": sorted(values, key=str.casefold),
+                "groups": self.by_kind(values) if len(values) > self.GROUP_OVER else [],
+            }
             for prop, values in sorted(incoming.items(), key=lambda kv: self.inverse_label(kv[0]).casefold())
         ]
 
