@@ -69,6 +69,28 @@ def test_german_build_shows_german_labels(project):
     html = (out / "index.html").read_text()
     assert "Globales Forum für Migration und Entwicklung" in html
     assert "Übung: Draft a statement (20 Min.)" in html
+    table = html[html.index("citydiplo-query") :]
+    assert re.findall(r"<th[^>]*><p>([^<]*)</p>", table[: table.index("</table>")]) == ["Org", "Seit"]
+
+
+def test_every_query_column_has_a_german_heading():
+    """Query tables sit on German pages too: every variable a query in vocab/queries/ selects has a
+    German column heading in strings.toml [columns.de] (the name columns are link texts, not shown)."""
+    from citydiplo.config import load_project
+    from citydiplo.graph.query import load_queries
+    from citydiplo.graph.views import strings
+    from citydiplo.site.sphinxext import label_columns
+
+    from .conftest import REPO
+
+    german = strings()["columns"]["de"]
+    missing = set()
+    for query in load_queries(load_project(REPO)):
+        select = re.search(r"SELECT\s+(?:DISTINCT\s+)?(.*?)\s+WHERE", query.text, re.S | re.I).group(1)
+        names = re.findall(r"(?:AS\s+)?\?(\w+)\)?", select)
+        names = [n for n in dict.fromkeys(names) if not re.search(rf"\?{n}\s*\)\s+AS", select)]
+        missing |= {n for n in names if n not in label_columns(names) and n not in german}
+    assert not missing, sorted(missing)
 
 
 def test_unknown_entity_fails_the_build_with_its_location(project, capsys):

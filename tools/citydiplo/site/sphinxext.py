@@ -395,7 +395,8 @@ class QueryDirective(SphinxDirective):
             group += nodes.colspec(colwidth=1)
         head = nodes.thead()
         group += head
-        head += self.row([nodes.Text(humanise(v)) for v in shown])
+        names = state.view.strings.get("columns", {}).get(state.language, {})
+        head += self.row([nodes.Text(names.get(v) or humanise(v)) for v in shown])
         body = nodes.tbody()
         group += body
         for values in rows:
