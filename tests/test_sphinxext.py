@@ -32,7 +32,7 @@ def test_roles_and_directives_render(project):
     assert "Exercise: Draft a statement (20 min)" in html
     assert "SECRET-ANSWER-NOTE" not in html
     assert "FACILITATOR-PURPOSE" not in html and "Facilitator notes" not in html
-    assert "Last reviewed: 2026-11-22" in html
+    assert "Last reviewed: 22 November 2026; next review due: 22 May 2027." in html  # dates as a reader writes them
     assert (out / "id/mayors-mechanism.html").is_file()
 
 

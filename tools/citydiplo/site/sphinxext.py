@@ -11,6 +11,7 @@ turns problems into typed warnings (``citydiplo.vocab``, ``citydiplo.link``,
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -155,6 +156,15 @@ def on_env_merge_info(app, env, docnames, other) -> None:
     env.citydiplo_uses.update(getattr(other, "citydiplo_uses", {}))
 
 
+def review_date(value, lang: str) -> str:
+    """A front-matter date as a reader writes it ("22 November 2026"); anything else as it is."""
+    try:
+        day = dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        return str(value)
+    return dates.text(dates.Day(day, day, "day"), lang)
+
+
 def on_doctree_read(app, doctree) -> None:
     """Show the review dates from the front matter; require them on content pages."""
     env = app.env
@@ -164,6 +174,7 @@ def on_doctree_read(app, doctree) -> None:
     reviewed, due = meta.get("last_reviewed"), meta.get("review_due")
     if reviewed:
         label, due_label = REVIEW_TEXT.get(lang, REVIEW_TEXT["en"])
+        reviewed, due = review_date(reviewed, lang), review_date(due, lang) if due else due
         text = f"{label}: {reviewed}" + (f"; {due_label}: {due}" if due else "") + "."
         para = nodes.paragraph(text, text, classes=["review-dates"])
         doctree += para
