@@ -298,3 +298,24 @@ def test_phone_search_in_one_tap_and_no_sideways_scrolling(browser, served_sites
         assert not errors, errors
     finally:
         context.close()
+
+
+def test_phone_back_to_top_keeps_clear_of_the_text(browser, served_sites):
+    """At 390 px furo's "Back to top" pill (under the header, mid-screen) hid a line of text:
+    on phones it is a round 44 px button in the bottom right-hand corner, still named."""
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    try:
+        page.goto(served_sites + PAGE_TYPES["module content"])
+        page.evaluate("window.scrollTo(0, 3000)")
+        page.wait_for_timeout(200)
+        page.evaluate("window.scrollTo(0, 2600)")  # furo shows it when the reader scrolls back up
+        button = page.locator(".back-to-top")
+        button.wait_for(state="visible")
+        box = button.bounding_box()
+        assert box["width"] >= 44 and box["height"] >= 44, box
+        assert box["x"] > 390 * 0.75 and box["y"] > 844 * 0.75, box  # the corner, not mid-screen
+        assert box["x"] + box["width"] <= 390 and box["y"] + box["height"] <= 844, box
+        assert page.get_by_role("link", name="Back to top").is_visible()
+    finally:
+        context.close()

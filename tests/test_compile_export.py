@@ -127,3 +127,37 @@ def test_dump_parses_and_is_isomorphic_to_the_sources(project):
     assert result.in_files == len(dumped) > result.triples
     sums = (result.directory / "SHA256SUMS").read_text()
     assert "citydiplo.ttl" in sums and "citydiplo.nt" in sums
+
+
+def test_entity_pages_use_a_readers_words(project):
+    """No database wording on entity pages: a term says which list it is in (not "Type: concept"),
+    a list of terms lists its entries once, and every relation seen from its object has a name."""
+    for language, words in (
+        ("en", ("In the list", "List of terms", "Entries in this list", "Held by")),
+        ("de", ("In der Liste", "Begriffsliste", "Einträge dieser Liste", "Ausgeübt von")),
+    ):
+        compile_vocab(load(project).graph, project, language)
+        pages = {
+            name: unescape((project.handbook_dir / f"id/{name}.md").read_text())
+            for name in ("region-global", "world-regions", "role-co-lead")
+        }
+        region, scheme, role = pages["region-global"], pages["world-regions"], pages["role-co-lead"]
+        assert f"{words[0]}\n: [" in region and "world-regions.md" in region
+        assert "\nType" not in region and "\nTyp\n" not in region and "concept" not in region.lower()
+        assert f": {words[1]}\n" in scheme
+        assert f"## {words[2]}" in scheme and "region-global.md" in scheme
+        assert f"{words[3]}\n: " in role and "(../id/iom.md)" in role
+        for page in pages.values():
+            assert "(inverse)" not in page and "top concept" not in page.lower()
+
+
+def test_long_incoming_lists_are_grouped_by_kind(project, monkeypatch):
+    """A region's page listed ≈ 120 mixed links in one paragraph: past a dozen, the entries of one
+    relation are grouped by the directory that lists them, each group counted."""
+    from citydiplo.site.compile import Compiler
+
+    monkeypatch.setattr(Compiler, "GROUP_OVER", 0)
+    compile_once(project)
+    page = unescape((project.handbook_dir / "id/region-global.md").read_text())
+    assert "Entries in this region\n: **International organisations" in page
+    assert "(1):** [International Organization for Migration](../id/iom.md)" in page

@@ -100,3 +100,23 @@ def test_sitemap_lists_every_page_with_its_translation(english_site):
     alternates = {a.get("hreflang"): a.get("href") for a in urls[0].findall("x:link", ns)}
     assert set(alternates) == {"en", "de"}
     assert alternates["de"].startswith("https://w3id.org/citydiplo/de/")
+
+
+#: database wording that must not reach a reader's page (entity pages and hand-written pages with query tables)
+DATABASE_WORDS = re.compile(
+    r"\((?:inverse|invers)\)|[Tt]op concept|<dd><p>(?:concept|concept scheme|Begriff|Begriffsschema)</p></dd>"
+    r"|<th[^>]*><p>(?:Label|Bezeichnung)</p></th>|>https?://www\.w3\.org/ns/org#|>https://w3id\.org/citydiplo/def/"
+)
+
+
+@pytest.mark.parametrize("site", SITES)
+def test_reader_pages_carry_no_database_wording(request, site):
+    """Entity pages and the pages that embed query tables read as a reader expects: no "Type: concept",
+    no "(inverse)" or "top concept" labels, no repeated "Label" column, no relation shown by its IRI.
+    (The vocabulary's own pages, def/ and data/, may use the ontology's words.)"""
+    root = request.getfixturevalue(site)
+    found = []
+    for path in [*sorted((root / "id").glob("*.html")), *sorted((root / "modules").rglob("*.html"))]:
+        for match in DATABASE_WORDS.finditer(path.read_text(encoding="utf-8")):
+            found.append(f"{path.relative_to(root)}: {match.group(0)}")
+    assert not found, f"{len(found)} places, e.g. {found[:5]}"

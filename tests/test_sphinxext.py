@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 
@@ -31,7 +32,7 @@ def test_roles_and_directives_render(project):
     assert "Exercise: Draft a statement (20 min)" in html
     assert "SECRET-ANSWER-NOTE" not in html
     assert "FACILITATOR-PURPOSE" not in html and "Facilitator notes" not in html
-    assert "Last reviewed: 2026-11-22" in html
+    assert "Last reviewed: 22 November 2026; next review due: 22 May 2027." in html  # dates as a reader writes them
     assert (out / "id/mayors-mechanism.html").is_file()
 
 
@@ -68,6 +69,28 @@ def test_german_build_shows_german_labels(project):
     html = (out / "index.html").read_text()
     assert "Globales Forum für Migration und Entwicklung" in html
     assert "Übung: Draft a statement (20 Min.)" in html
+    table = html[html.index("citydiplo-query") :]
+    assert re.findall(r"<th[^>]*><p>([^<]*)</p>", table[: table.index("</table>")]) == ["Org", "Seit"]
+
+
+def test_every_query_column_has_a_german_heading():
+    """Query tables sit on German pages too: every variable a query in vocab/queries/ selects has a
+    German column heading in strings.toml [columns.de] (the name columns are link texts, not shown)."""
+    from citydiplo.config import load_project
+    from citydiplo.graph.query import load_queries
+    from citydiplo.graph.views import strings
+    from citydiplo.site.sphinxext import label_columns
+
+    from .conftest import REPO
+
+    german = strings()["columns"]["de"]
+    missing = set()
+    for query in load_queries(load_project(REPO)):
+        select = re.search(r"SELECT\s+(?:DISTINCT\s+)?(.*?)\s+WHERE", query.text, re.S | re.I).group(1)
+        names = re.findall(r"(?:AS\s+)?\?(\w+)\)?", select)
+        names = [n for n in dict.fromkeys(names) if not re.search(rf"\?{n}\s*\)\s+AS", select)]
+        missing |= {n for n in names if n not in label_columns(names) and n not in german}
+    assert not missing, sorted(missing)
 
 
 def test_unknown_entity_fails_the_build_with_its_location(project, capsys):
@@ -125,3 +148,25 @@ def test_query_command(project, capsys):
     assert main(["--root", str(project.root), "query", "SELEC nonsense"]) == 1
     assert main(["--root", str(project.root), "query", "SELECT * WHERE { ?s ?p }"]) == 1
     assert "SPARQL syntax error" in capsys.readouterr().err
+
+
+def test_query_table_names_relations_and_drops_repeated_names(project):
+    """A lone ``?label`` is the link text of the first column, not a column of its own; a relation
+    or class in a cell shows its name (strings.toml, the ontology), never its IRI."""
+    (project.root / "vocab/queries/memberships-of-iom.rq").write_text(
+        "# title: What is IOM a member of?\n# description: A test query.\n"
+        "PREFIX cdi: <https://w3id.org/citydiplo/id/>\nPREFIX org: <http://www.w3.org/ns/org#>\n"
+        "PREFIX skos: <http://www.w3.org/2004/02/skos/core#>\n"
+        "SELECT ?network ?label ?relation WHERE {\n"
+        "  cdi:iom org:hasMembership/org:organization ?network . BIND(org:hasMembership AS ?relation)\n"
+        '  ?network skos:prefLabel ?label . FILTER(lang(?label) = "en")\n}\n'
+    )
+    index = project.handbook_dir / "index.md"
+    index.write_text(index.read_text() + "\n```{query} memberships-of-iom\n```\n")
+    html = (build(project) / "index.html").read_text()
+    table = html[html.index("What is IOM a member of?") :]
+    table = table[: table.index("</table>")]
+    heads = re.findall(r"<th[^>]*><p>([^<]*)</p>", table)
+    assert heads == ["Network", "Relation"]
+    assert 'href="id/mayors-mechanism.html"' in table and ">membership<" in table
+    assert "www.w3.org/ns/org" not in table

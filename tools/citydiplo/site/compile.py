@@ -154,7 +154,14 @@ class Compiler:
         return MyST("")
 
     def prop_label(self, prop) -> str:
-        return self.view.label(prop)
+        """A property's name on a reader's page: strings.toml [terms] may rename one of our own terms
+        ("cd:relatedEntity") there; the ontology's label stays on its data page."""
+        view = self.view
+        if view.is_term(prop):
+            table = view.strings.get("terms", {}).get("cd:" + view.term_name(prop))
+            if table:
+                return table.get(view.lang) or table["en"]
+        return view.label(prop)
 
     def inverse_label(self, prop) -> str:
         view = self.view
@@ -162,7 +169,8 @@ class Compiler:
         table = view.strings.get("inverse", {}).get(key)
         if table:
             return table.get(view.lang) or table["en"]
-        return f"{self.prop_label(prop)} (inverse)"
+        # a relation without a reader's name for its other direction (strings.toml [inverse]): say what it is
+        return view.ui("inverse_fallback").format(label=self.prop_label(prop))
 
     def period(self, node) -> str:
         """A role's or membership's period in years: "2018–2026", "since 2018"."""
@@ -285,8 +293,28 @@ class Compiler:
         SKOS.example,
         SKOS.scopeNote,
         SKOS.editorialNote,
+        SKOS.topConceptOf,  # shown as "In the list" with skos:inScheme
+        SKOS.hasTopConcept,  # a list's page lists its entries under their own heading
     }
-    SKIP_IN: ClassVar[set] = {RDF.type, DCTERMS.source, SKOS.inScheme}
+    #: relations seen from their object that the page already shows another way
+    SKIP_IN: ClassVar[set] = {RDF.type, DCTERMS.source, SKOS.inScheme, SKOS.topConceptOf, SKOS.hasTopConcept}
+
+    #: a relation seen from its object with more entries than this lists them by kind (a region's ≈ 120)
+    GROUP_OVER: ClassVar[int] = 12
+
+    def by_kind(self, links: dict) -> list[dict]:
+        """Links (MyST → node) in groups by the directory that lists each node, in the directories' order."""
+        view = self.view
+        order = {kind.key: i for i, kind in enumerate(KINDS)}
+        groups: dict = {}
+        for text, node in links.items():
+            kind = view.kind(node)
+            groups.setdefault(kind.key if kind else "", (kind, []))[1].append(text)
+        out = []
+        for _key, (kind, texts) in sorted(groups.items(), key=lambda kv: (kv[0] == "", order.get(kv[0], 0))):
+            title = (kind.title.get(view.lang) or kind.title["en"]) if kind else view.ui("other_entries")
+            out.append({"title": f"{title} ({len(texts)})", "vals": sorted(texts, key=str.casefold)})
+        return out
 
     def entity_context(self, node) -> dict:
         view, graph, base = self.view, self.graph, "../"
@@ -300,8 +328,9 @@ class Compiler:
         if cls is not None:
             types.append(self.link(cls, base))
         for t in sorted(graph.objects(node, RDF.type), key=str):
-            if t != cls and not view.is_term(t):
-                types.append(md(view.label(t)))
+            if t != cls and not view.is_term(t) and t != SKOS.Concept:  # a term's list says what it is
+                types.append(md(ucfirst(view.label(t))))
+        lists = set(graph.objects(node, SKOS.inScheme)) | set(graph.objects(node, SKOS.topConceptOf))
         alt = sorted(
             {
                 str(v)
@@ -316,9 +345,14 @@ class Compiler:
         )
 
         facts = []
+        if lists:
+            in_list = sorted((self.link(s, base) for s in lists), key=str.casefold)
+            facts.append({"label": view.ui("in_list"), "vals": in_list})
         by_prop: dict = {}
         for prop, value in graph.predicate_objects(node):
             if prop in skip_out or isinstance(value, BNode):
+                continue
+            if prop == DCTERMS.title and str(value) == view.label(node):  # the page's own title again
                 continue
             if isinstance(value, Literal) and value.language and prop not in (URIRef(SCHEMA + "location"),):
                 continue
@@ -383,12 +417,16 @@ class Compiler:
                     continue
                 for owner, _ in owner_links:
                     if view.is_entity(owner):
-                        incoming.setdefault(prop, set()).add(self.link(owner, base))
+                        incoming.setdefault(prop, {})[self.link(owner, base)] = owner
                 continue
             if view.is_entity(subject) and subject != node:
-                incoming.setdefault(prop, set()).add(self.link(subject, base))
+                incoming.setdefault(prop, {})[self.link(subject, base)] = subject
         related = [
-            {"label": self.inverse_label(prop), "vals": sorted(values, key=str.casefold)}
+            {
+                "label": self.inverse_label(prop),
+                "vals": sorted(values, key=str.casefold),
+                "groups": self.by_kind(values) if len(values) > self.GROUP_OVER else [],
+            }
             for prop, values in sorted(incoming.items(), key=lambda kv: self.inverse_label(kv[0]).casefold())
         ]
 

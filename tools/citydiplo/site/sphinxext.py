@@ -11,6 +11,7 @@ turns problems into typed warnings (``citydiplo.vocab``, ``citydiplo.link``,
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import posixpath
 import re
@@ -23,6 +24,7 @@ from docutils.parsers.rst import directives
 from docutils.statemachine import StringList
 from pyoxigraph import Literal as OxLiteral
 from pyoxigraph import NamedNode
+from rdflib import Literal, URIRef
 from sphinx import addnodes
 from sphinx.transforms import SphinxTransform
 from sphinx.transforms.post_transforms import SphinxPostTransform
@@ -36,6 +38,7 @@ from ..graph.load import Vocab, load, take_over
 from ..graph.query import Query, QueryError, load_queries, make_store, run_query
 from ..graph.validate import errors, validate
 from ..graph.views import GraphView
+from . import dates
 from .checks import setup_checks
 from .citymap import city_map_figure
 from .compile import GENERATED_DIRS, compile_pages, sync
@@ -164,6 +167,15 @@ def on_env_merge_info(app, env, docnames, other) -> None:
     env.__dict__.setdefault("citydiplo_bank", {}).update(getattr(other, "citydiplo_bank", {}))
 
 
+def review_date(value, lang: str) -> str:
+    """A front-matter date as a reader writes it ("22 November 2026"); anything else as it is."""
+    try:
+        day = dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        return str(value)
+    return dates.text(dates.Day(day, day, "day"), lang)
+
+
 def on_doctree_read(app, doctree) -> None:
     """Show the review dates from the front matter; require them on content pages."""
     env = app.env
@@ -173,6 +185,7 @@ def on_doctree_read(app, doctree) -> None:
     reviewed, due = meta.get("last_reviewed"), meta.get("review_due")
     if reviewed:
         label, due_label = REVIEW_TEXT.get(lang, REVIEW_TEXT["en"])
+        reviewed, due = review_date(reviewed, lang), review_date(due, lang) if due else due
         text = f"{label}: {reviewed}" + (f"; {due_label}: {due}" if due else "") + "."
         para = nodes.paragraph(text, text, classes=["review-dates"])
         doctree += para
@@ -340,9 +353,28 @@ class RestoreTaskCheckboxes(SphinxTransform):
 
 
 # ------------------------------------------------------------- directives
+#: column names that are abbreviations, kept in capitals
+ACRONYMS = {"iri": "IRI", "url": "URL", "m49": "M49", "gcm": "GCM", "gcr": "GCR"}
+
+
 def humanise(name: str) -> str:
-    words = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", name).replace("_", " ").replace("-", " ")
-    return words[:1].upper() + words[1:]
+    """A query variable as a column heading: ``pledgedBy`` → "Pledged by", ``version_iri`` → "Version IRI"."""
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name).replace("_", " ").replace("-", " ").lower().split()
+    words = [ACRONYMS.get(w, w) for w in words]
+    text = " ".join(words)
+    return text[:1].upper() + text[1:]
+
+
+def label_columns(variables: list[str]) -> dict[str, str]:
+    """Which column names which: ``?orgLabel`` names ``?org``; a lone ``?label`` names the first column."""
+    pairs = {}
+    for v in variables:
+        for suffix in ("Label", "label"):
+            if v.endswith(suffix) and v[: -len(suffix)] in variables:
+                pairs[v] = v[: -len(suffix)]
+    if "label" in variables and "label" not in pairs and variables[0] != "label":
+        pairs["label"] = variables[0]
+    return pairs
 
 
 class QueryDirective(SphinxDirective):
@@ -371,7 +403,9 @@ class QueryDirective(SphinxDirective):
         except QueryError as exc:
             logger.warning(f"query {name!r}: {exc}", type="citydiplo", subtype="query", location=self.get_location())
             return []
-        shown = [v for v in variables if not (v.lower().endswith("label") and v[: -len("label")] in variables)]
+        labels = label_columns(variables)  # a name column is the link text of the column it names, not a column
+        named = {target: name for name, target in labels.items()}
+        shown = [v for v in variables if v not in labels]
         table = nodes.table(classes=["citydiplo-query"])
         caption = self.options.get("caption") or (
             query.title_de if state.language == "de" and query.title_de else query.title
@@ -383,12 +417,13 @@ class QueryDirective(SphinxDirective):
             group += nodes.colspec(colwidth=1)
         head = nodes.thead()
         group += head
-        head += self.row([nodes.Text(humanise(v)) for v in shown])
+        names = state.view.strings.get("columns", {}).get(state.language, {})
+        head += self.row([nodes.Text(names.get(v) or humanise(v)) for v in shown])
         body = nodes.tbody()
         group += body
         for values in rows:
             cells = dict(zip(variables, values, strict=True))
-            body += self.row([self.cell(cells[v], cells.get(v + "Label") or cells.get(v + "label")) for v in shown])
+            body += self.row([self.cell(cells[v], cells.get(named[v]) if v in named else None) for v in shown])
         if not rows:
             empty = state.view.ui("no_results")
             body += self.row([nodes.Text(empty)] + [nodes.Text("") for _ in shown[1:]])
@@ -417,8 +452,15 @@ class QueryDirective(SphinxDirective):
                 ref = entity_reference(self.env, slug, label)
                 if ref is not None:
                     return ref
-            return nodes.reference(iri, iri, refuri=iri)
+            view = state.view
+            if view.is_term(URIRef(iri)) or iri in view.strings.get("terms", {}):
+                return nodes.Text(view.label(URIRef(iri)))  # a relation or class by its name, not its address
+            text = label_term.value if isinstance(label_term, OxLiteral) else iri
+            return nodes.reference(text, text, refuri=iri)
         if isinstance(term, OxLiteral):
+            day = dates.parse(Literal(term.value, datatype=URIRef(term.datatype.value)))
+            if day is not None:  # a date as a reader writes it ("13 December 2023", "May 2026"), not ISO
+                return nodes.Text(dates.text(day, state.language))
             return nodes.Text(term.value)
         return nodes.Text(str(term))
 
@@ -955,4 +997,4 @@ def setup(app):
     app.connect("doctree-resolved", resolve_bank)
     app.connect("build-finished", on_build_finished)
     setup_checks(app)
-    return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True, "env_version": 2}
+    return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True, "env_version": 4}
