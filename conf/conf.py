@@ -95,7 +95,13 @@ epub_title = html_title
 epub_author = author
 epub_publisher = PROJECT.publisher
 epub_copyright = copyright
-# the NCX and OPF identifiers must match, and Sphinx requires an XML name
-epub_identifier = epub_uid = "citydiplo"
+# the id of the identifier element; the identifier itself (a UUID per language
+# and edition) is set by citydiplo.print.builder.EpubBuilder, also in the NCX
+epub_uid = "citydiplo"
+epub_identifier = PROJECT.base_iri
 epub_description = "A handbook on how cities get into, speak at and commit at the global forums on migration."
-epub_tocdepth = 3
+epub_tocdepth = 5
+# the root page's toctrees are hidden (the site has its own navigation): the
+# book's table of contents follows them all the same, down to the sections of a
+# module's pages (modules, a module, its "Pages of this module", a page, its sections)
+epub_tocscope = "includehidden"

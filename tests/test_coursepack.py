@@ -19,6 +19,7 @@ import shutil
 import unicodedata
 from pathlib import Path
 
+import pypdf
 import pytest
 
 from citydiplo.cli import main
@@ -72,10 +73,47 @@ def make_coursepack_project(root: Path):
     return load_project(root)
 
 
+FACILITATOR_NOTES = {
+    # session number: (minutes, page of the session)
+    1: (15, "index"),
+    2: (40, "basics"),
+    3: (45, "basics"),
+    4: (20, "practice"),
+    5: (60, "practice"),
+    6: (30, "basics"),
+    7: (10, "index"),
+}
+
+
+def facilitator_note(number: int, minutes: int) -> str:
+    return (
+        f"\n:::{{facilitator-note}} {number}\n:minutes: {minutes}\n\n"
+        f"**Purpose.** FACILITATOR-NOTE-{number}: participants can use what this session covers.\n\n"
+        "**Key messages.**\n\n- The forum is led by states.\n- Cities speak through the mechanism.\n"
+        "- A statement names one local result.\n\n"
+        "**Say and show.** Show the page of the session.\n\n**Ask.** Who has taken part before?\n\n"
+        f"**Timing.** {minutes} min in all.\n\n**Shorter or online.** Keep the questions, drop the input.\n:::\n"
+    )
+
+
+def add_facilitator_notes(project) -> None:
+    """One facilitator note per session of the demo module's table, on the
+    page the session uses (as tests/test_content.py asks of the real modules)."""
+    folder = project.handbook_dir / "modules" / "demo"
+    for page in ("index", "basics", "practice"):
+        notes = "".join(facilitator_note(n, m) for n, (m, p) in FACILITATOR_NOTES.items() if p == page)
+        anchor = "```{toctree}\n" if page == "index" else "## Sources\n"
+        edit(folder / f"{page}.md", anchor, notes + "\n" + anchor)
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    """The fixture project with every pack built in both editions, once."""
+    """The fixture project, with a facilitator note for every session and a
+    diagram, and every pack built in both editions, once."""
     project = make_coursepack_project(tmp_path_factory.mktemp("cp") / "repo")
+    add_facilitator_notes(project)
+    basics = project.handbook_dir / "modules" / "demo" / "basics.md"
+    edit(basics, "## Background\n", "## Background\n\n:::{forum-diagram} routes gfmd\n:::\n\n")
     assert main(["--root", str(project.root), "coursepack", "--all"]) == 0
     return project
 
@@ -463,11 +501,17 @@ def test_real_course_packs(real_project, tmp_path):
             assert snippet not in texts["participant"], (name, snippet)
 
 
-def test_german_edition(built):
+@pytest.fixture(scope="module")
+def german_trainer_pack(built):
+    """The demo pack's German trainer edition, with the workshop's forms (built once)."""
     args = ["--root", str(built.root), "coursepack", "demo", "--edition", "trainer", "--language", "de"]
     forms = ["--workshop", "Migration und Städte, Leipzig", "--date", "2027-03-15", "--certificate"]
     assert main([*args, *forms]) == 0
-    pdf = pdf_path(built, "demo", "trainer", "de")
+    return pdf_path(built, "demo", "trainer", "de")
+
+
+def test_german_edition(built, german_trainer_pack):
+    pdf = german_trainer_pack
     assert pdf.name == "demo-trainer-de.pdf"
     facts = inspect_pdf(pdf)
     text = normalise(facts.full_text())
@@ -649,11 +693,10 @@ def page_words(text: str, heads: list[str]) -> list[str]:
     return body
 
 
-@pytest.mark.parametrize("name", FIXTURE_PACKS)
-def test_fixture_pack_is_a_trainers_kit(built, name):
+def check_handout(built, name: str) -> None:
     """The participant edition as handout: the agenda's times add up, each
-    exercise starts a page, no stub pages, running heads fit, every link
-    out of the pack prints where it leads."""
+    exercise starts a page, no stub pages, running heads fit on their line,
+    every link out of the pack prints where it leads."""
     pdf = pdf_path(built, name, "participant")
     facts = inspect_pdf(pdf)
     outline = outline_json(built, name, "participant")
@@ -703,6 +746,10 @@ def test_fixture_pack_is_a_trainers_kit(built, name):
     assert pack_head.endswith("…") == (name == "demo-plus")  # the fixture has one long title
     all_text = "".join(facts.text)
     assert pack_head in all_text
+    # ... and none wraps: each is printed whole on one line of some page
+    lines = {normalise(line) for text in facts.text for line in text.splitlines()}
+    for head in heads:
+        assert any(normalise(head) in line for line in lines), f"running head {head!r} is not on one line"
     # every link out of the pack prints where it leads, in its chapter
     chapter_starts = sorted(page for level, title, page in facts.outline if level == 1 and title[0].isdigit())
     site = load_packs(built).site_url
@@ -724,6 +771,68 @@ def test_fixture_pack_is_a_trainers_kit(built, name):
     html = (built.build_dir / ".coursepack" / f"{name}-participant" / "pack.html").read_text()
     headers = re.findall(r"<th\b[^>]*>", html)
     assert len(headers) > 8 and all('scope="col"' in th or 'scope="row"' in th for th in headers), headers
+
+
+def test_one_modules_kit(built, german_trainer_pack):
+    """Issue 14's "done when", on one module's kit: the demo pack in both
+    editions and in German (the packs the ``built`` and ``german_trainer_pack``
+    fixtures build for the other tests; this test builds nothing itself)."""
+    # agenda times add up, each exercise starts a page, no stub page, no running head
+    # wraps, every link out of the pack prints its target (participant edition)
+    check_handout(built, "demo")
+    facts = {edition: inspect_pdf(pdf_path(built, "demo", edition)) for edition in EDITIONS}
+    texts = {edition: normalise(f.full_text()) for edition, f in facts.items()}
+    outline = outline_json(built, "demo", "trainer")
+    sessions = outline["sessions"][0]["sessions"]
+    assert len(sessions) == 7
+    # every session has its facilitator notes in the trainer edition (a bookmark each,
+    # with the table's minutes, and the note's text), none in the participant's
+    bookmarks = {e: [t for _, t, _ in f.outline if t.startswith("Facilitator notes")] for e, f in facts.items()}
+    assert sorted(bookmarks["trainer"]) == sorted(
+        f"Facilitator notes: session {s['number']} ({s['full']} min)" for s in sessions
+    )
+    for session in sessions:
+        assert f"FACILITATOR-NOTE-{session['number']}:" in texts["trainer"], session
+    assert bookmarks["participant"] == []
+    assert "facilitator notes" not in texts["participant"].casefold() and "FACILITATOR-NOTE" not in texts["participant"]
+    # the diagram's boxes are links in the PDF (a box-sized link over each), to the
+    # entities' IRIs, which the list under the drawing prints (checked with the links above)
+    participant = pypdf.PdfReader(str(pdf_path(built, "demo", "participant")))
+    boxes = []
+    for page in participant.pages:
+        for annot in page.get("/Annots") or []:
+            annot = annot.get_object()
+            uri = str((annot.get("/A") or {}).get("/URI", ""))
+            x1, y1, x2, y2 = (float(v) for v in annot["/Rect"])
+            if "/id/" in uri and abs(y2 - y1) > 20 and abs(x2 - x1) > 40:  # larger than a line of text
+                boxes.append(uri.rsplit("/", 1)[1])
+    assert sorted(boxes) == ["gfmd", "mayors-mechanism", "route-constituency-mechanism"]
+    # the trainer edition has no stub page either (the participant's is checked above)
+    pack = load_packs(built).packs["demo"]
+    heads = [short_head(pack.short_title or pack.title, 40), "Agenda", "Contents"]
+    heads += re.findall(
+        r'data-head="([^"]*)"', (built.build_dir / ".coursepack" / "demo-trainer" / "body.html").read_text()
+    )
+    for index, text in enumerate(facts["trainer"].text[1:], start=2):
+        assert len(page_words(text, sorted(set(heads), key=len, reverse=True))) >= 15, index
+    # the outline lists the exercises, in both editions and in German
+    exercises = [e["title"] for e in outline["exercises"]]
+    assert exercises == ["Exercise 1: Draft a statement (20 min)", "Exercise 2: Map your allies (60 min)"]
+    for edition in EDITIONS:
+        assert [t for _, t, _ in facts[edition].outline if t.startswith("Exercise")] == exercises, edition
+    german = inspect_pdf(german_trainer_pack)
+    assert [t for _, t, _ in german.outline if t.startswith("Übung")][:1] == ["Übung 1: Draft a statement (20 Min.)"]
+    # /Lang marks the untranslated parts of the German pack: each chapter's heading is English
+    chapter_pages = {page for level, title, page in german.outline if level == 1 and title[0].isdigit()}
+    elements = structure_languages(german_trainer_pack)
+    assert german.language == "de" and chapter_pages
+    assert {e.page for e in elements if e.tag == "H1" and e.language == "en"} == chapter_pages
+    assert sum(e.own_language == "en" for e in elements) >= len(chapter_pages)
+
+
+def test_a_long_pack_title_is_cut_in_the_running_head(built):
+    """The same handout checks on the pack with a title too long for a running head."""
+    check_handout(built, "demo-plus")
 
 
 def test_trainer_edition_keeps_exercises_in_the_flow(built):
@@ -1027,7 +1136,7 @@ def _write_many(args) -> int:
     while time.time() < start:  # both processes begin together
         time.sleep(0.001)
     i = 0
-    while time.time() < start + 1.0:
+    while i == 0 or time.time() < start + 1.0:  # at least one write, however late the process started
         write_if_changed(Path(path), f"{text} {i % 3}")
         i += 1
     return 0

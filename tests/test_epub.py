@@ -12,6 +12,7 @@ import io
 import posixpath
 import re
 import subprocess
+import uuid
 import xml.etree.ElementTree as ET
 import zipfile
 from pathlib import Path
@@ -22,18 +23,60 @@ from citydiplo.cli import main
 from citydiplo.config import load_project
 from citydiplo.site.build import build_site
 
-from .conftest import require_tool
-from .test_coursepack import make_coursepack_project
+from .conftest import edit, require_tool
+from .test_coursepack import FACILITATOR_NOTES, add_facilitator_notes, make_coursepack_project
 
 XHTML = "{http://www.w3.org/1999/xhtml}"
+SVG = "{http://www.w3.org/2000/svg}"
+XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
+OPF = "{http://www.idpf.org/2007/opf}"
+DC = "{http://purl.org/dc/elements/1.1/}"
 EPUBCHECK_JAR = Path("/usr/share/java/epubcheck.jar")
 
 
 @pytest.fixture(scope="module")
 def book(tmp_path_factory):
+    """The fixture handbook with facilitator notes and a drawing, as the participants' EPUB."""
     project = make_coursepack_project(tmp_path_factory.mktemp("epub") / "repo")
+    add_facilitator_notes(project)
+    basics = project.handbook_dir / "modules" / "demo" / "basics.md"
+    edit(basics, "## Background\n", "## Background\n\n:::{forum-diagram} routes gfmd\n:::\n\n")
     assert main(["--root", str(project.root), "epub", "-j", "1"]) == 0
     return project.build_dir / "epub" / "citydiplo.epub"
+
+
+@pytest.fixture(scope="module")
+def trainer_book(book):
+    """The same handbook's trainer edition (``citydiplo epub --edition trainer``)."""
+    root = book.parents[2]
+    assert main(["--root", str(root), "epub", "--edition", "trainer", "-j", "1"]) == 0
+    return root / "build" / "epub-trainer" / "citydiplo.epub"
+
+
+def package(path: Path) -> tuple[ET.Element, ET.Element, ET.Element]:
+    """The book's package document, navigation document and NCX."""
+    with zipfile.ZipFile(path) as zf:
+        return tuple(ET.fromstring(zf.read(name)) for name in ("content.opf", "nav.xhtml", "toc.ncx"))
+
+
+def nav_tree(nav: ET.Element) -> list:
+    """The table of contents as (title, [children]) pairs."""
+
+    def items(ol) -> list:
+        return [
+            (li.find(f"{XHTML}a").text, items(li.find(f"{XHTML}ol")) if li.find(f"{XHTML}ol") is not None else [])
+            for li in ol.findall(f"{XHTML}li")
+        ]
+
+    return items(nav.find(f".//{XHTML}nav/{XHTML}ol"))
+
+
+def metadata(opf: ET.Element) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for element in opf.find(f"{OPF}metadata"):
+        key = element.get("property") or element.tag.replace(DC, "dc:")
+        found.setdefault(key, []).append(element.text or "")
+    return found
 
 
 def check_structure(path: Path) -> dict[str, str]:
@@ -93,14 +136,88 @@ def test_epub_of_the_fixture_handbook(book):
     for marker in ("TAB-ONE-TEXT", "TAB-TWO-TEXT", "TAB-THREE-TEXT", "DROPDOWN-BODY-TEXT", "CARD-ONE-TEXT"):
         assert marker in text
     assert "<details" not in text and 'type="radio"' not in text
-    # the public edition: no trainer notes
-    assert "TRAINER-ONLY-TEXT" not in text
+    # the public edition: no trainer notes, no facilitator notes
+    assert "TRAINER-ONLY-TEXT" not in text and "FACILITATOR-NOTE" not in text
     # the pack root pages are not in the book
     assert not any("_coursepacks" in name for name in pages)
 
 
-def test_epubcheck_passes_on_the_fixture(book):
-    run_epubcheck(book)
+def test_table_of_contents_follows_the_toctrees(book):
+    """The navigation document and the NCX list the module's pages and their
+    sections, nested, in reading order (not one flat entry)."""
+    _, nav, ncx = package(book)
+    tree = nav_tree(nav)
+    titles = [title for title, _ in tree]
+    assert titles[:3] == ["Course pack test handbook", "A demo module on the GFMD", "About this test handbook"]
+    assert "Access routes by forum" in titles[3:]  # the hidden toctree's pages come too
+    module = dict(tree)["A demo module on the GFMD"]
+    sessions = dict(module)["Sessions"]
+    assert [title for title, _ in sessions] == ["The basics", "Practice"]
+    assert ("Three kinds of city", []) in dict(sessions)["The basics"]
+    assert "Drafting a statement" in [title for title, _ in dict(sessions)["Practice"]]
+    # the NCX (EPUB 2 readers) has the same nesting
+    ns = "{http://www.daisy.org/z3986/2005/ncx/}"
+    points = ncx.findall(f"{ns}navMap/{ns}navPoint")
+    assert [p.find(f"{ns}navLabel/{ns}text").text for p in points] == [title for title, _ in tree]
+    assert len(ncx.findall(f".//{ns}navPoint")) >= 10
+
+
+def test_metadata_and_editions(book, trainer_book):
+    """Title, language, creator, publisher, date, an identifier per edition
+    (also in the NCX), the edition, accessibility; the trainer edition holds
+    the trainer notes and every session's facilitator notes."""
+    books = {"participant": book, "trainer": trainer_book}
+    found = {}
+    for edition, path in books.items():
+        opf, _, ncx = package(path)
+        meta = found[edition] = metadata(opf)
+        assert meta["dc:language"] == ["en"]
+        assert meta["dc:creator"] == ["The citydiplo project contributors"]
+        assert meta["dc:publisher"] == ["The citydiplo project"]
+        assert "unknown" not in meta.get("dc:contributor", [])
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", meta["dc:date"][0])
+        assert re.fullmatch(r"urn:uuid:[0-9a-f-]{36}", meta["dc:identifier"][0])
+        uid = ncx.find(".//{http://www.daisy.org/z3986/2005/ncx/}meta[@name='dtb:uid']").get("content")
+        assert uid == meta["dc:identifier"][0]
+        assert meta["schema:bookEdition"] == [f"{edition.capitalize()} edition, 0.1.0"]
+        assert {"structuralNavigation", "tableOfContents"} <= set(meta["schema:accessibilityFeature"])
+        assert meta["schema:accessibilityHazard"] == ["none"] and meta["schema:accessibilitySummary"][0]
+    assert found["participant"]["dc:title"] == ["City diplomacy on migration"]
+    assert found["trainer"]["dc:title"] == ["City diplomacy on migration (Trainer edition)"]
+    assert found["participant"]["dc:identifier"] != found["trainer"]["dc:identifier"]
+    # the identifier is stable: the same book built again keeps it
+    assert found["participant"]["dc:identifier"] == [
+        "urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, "https://w3id.org/citydiplo/epub/en/participant"))
+    ]
+    text = "\n".join(check_structure(trainer_book).values())
+    assert "TRAINER-ONLY-TEXT" in text and "KC-ANSWER-TEXT" in text
+    for number in FACILITATOR_NOTES:
+        assert f"FACILITATOR-NOTE-{number}:" in text and f"Facilitator notes: session {number} (" in text
+
+
+def test_drawings_are_in_the_book_with_working_links(book):
+    """The forum-diagram is drawn (inline SVG, declared in the manifest),
+    each box a link to its entity's page in the book, the list under it kept."""
+    opf, _, _ = package(book)
+    with zipfile.ZipFile(book) as zf:
+        names = set(zf.namelist())
+        page = ET.fromstring(zf.read("modules/demo/basics.xhtml"))
+    svgs = list(page.iter(f"{SVG}svg"))
+    assert len(svgs) == 1 and svgs[0].find(f"{SVG}title").text
+    links = [a.get(XLINK_HREF) for a in svgs[0].iter(f"{SVG}a")]
+    assert links and all(posixpath.normpath(posixpath.join("modules/demo", href)) in names for href in links)
+    assert "../../id/gfmd.xhtml" in links
+    properties = {item.get("href"): item.get("properties") for item in opf.iter(f"{OPF}item")}
+    assert properties["modules/demo/basics.xhtml"] == "svg"
+    assert properties["modules/demo/practice.xhtml"] is None
+    assert any("forum-diagram-list" in (ul.get("class") or "") for ul in page.iter(f"{XHTML}ul"))
+
+
+def test_epubcheck_passes_on_the_fixture(trainer_book):
+    """The trainer edition: every component of the participants' book, plus
+    the notes (one EPUBCheck run; Java's start-up is most of its time)."""
+    output = run_epubcheck(trainer_book)
+    assert "WARNING" not in output, output[-2000:]
 
 
 def test_epub_build_failure_keeps_old_book(book, capsys):
@@ -124,4 +241,13 @@ def test_epub_of_the_real_handbook(real_project, tmp_path):
     book = build_site(project, builder="epub", status=io.StringIO()) / "citydiplo.epub"
     pages = check_structure(book)
     assert len(pages) > 50
+    # the contents reach each module's pages and their sections
+    _, nav, _ = package(book)
+    modules = dict(dict(nav_tree(nav))["Training modules"])
+    gfmd = dict(modules["The GFMD and the Mayors Mechanism"])
+    assert len(gfmd["Pages of this module"]) >= 6 and any(children for _, children in gfmd["Pages of this module"])
+    # the drawings of the forum modules are in the book
+    opf, _, _ = package(book)
+    drawn = {item.get("href") for item in opf.iter(f"{OPF}item") if item.get("properties") == "svg"}
+    assert {"modules/gfmd/taking-part.xhtml", "explanation/global-architecture.xhtml"} <= drawn
     run_epubcheck(book)

@@ -27,6 +27,7 @@ examples:
   citydiplo slides gfmd --workshop "City diplomacy training" --date 2027-03-15
                                      16:9 slides of a module, into build/slides/gfmd.pdf
   citydiplo epub                     the whole handbook as an EPUB, into build/epub/
+  citydiplo epub --edition trainer   the EPUB with trainer and facilitator notes, into build/epub-trainer/
   citydiplo query vocab/queries/co-leads-of-mayors-mechanism.rq
   citydiplo query 'SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }'
   citydiplo diff old/dist/0.1.0 build/dist
@@ -236,6 +237,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--verbose", "-v", action="store_true", help="show Sphinx's progress")
 
     p = sub.add_parser("epub", help="validate, then build an EPUB of the whole handbook into build/epub/")
+    p.add_argument(
+        "--edition",
+        choices=["participant", "trainer"],
+        default="participant",
+        help="participant (default), or trainer: with the trainer and facilitator notes, into build/epub-trainer/",
+    )
     p.add_argument("--language", "-l", default=None, help="build language (default: the first in conf/citydiplo.toml)")
     p.add_argument("--jobs", "-j", type=jobs_arg, default="auto", help="parallel Sphinx workers (default: auto)")
     return parser
@@ -280,7 +287,9 @@ def cmd_build(project: Project, args) -> int:
     from .site.build import BuildError, build_site
 
     if args.with_downloads:
-        # the site copies whatever packs and EPUB are built (citydiplo.site.theme)
+        from .print.coursepack import EDITIONS
+
+        # the site copies whatever packs and EPUBs are built (citydiplo.site.theme)
         downloads = argparse.Namespace(
             list=False,
             all=True,
@@ -298,7 +307,12 @@ def cmd_build(project: Project, args) -> int:
             verbose=False,
         )
         slides = argparse.Namespace(module=None, all=True, language=args.language, workshop="", date="", verbose=False)
-        if cmd_coursepack(project, downloads) or cmd_epub(project, downloads) or cmd_slides(project, slides):
+        books = [argparse.Namespace(edition=edition, language=args.language, jobs=args.jobs) for edition in EDITIONS]
+        if (
+            cmd_coursepack(project, downloads)
+            or any(cmd_epub(project, book) for book in books)
+            or cmd_slides(project, slides)
+        ):
             print("citydiplo: build failed: the downloads could not be built (see above)", file=sys.stderr)
             return 1
 
@@ -567,7 +581,10 @@ def cmd_epub(project: Project, args) -> int:
     from .site.build import BuildError, build_site
 
     try:
-        out = build_site(project, language=args.language, jobs=args.jobs, builder="epub", notify=notify)
+        edition = getattr(args, "edition", None) or "participant"
+        out = build_site(
+            project, edition=edition, language=args.language, jobs=args.jobs, builder="epub", notify=notify
+        )
     except BuildError as exc:
         print(f"citydiplo: EPUB build failed: {exc}", file=sys.stderr)
         return 1

@@ -26,6 +26,7 @@ The EPUB builder gets the same print forms (:class:`PrintForms`) and
 from __future__ import annotations
 
 import functools
+import html
 import json
 import posixpath
 import re
@@ -35,6 +36,7 @@ from docutils import nodes
 from rdflib import Literal
 from rdflib.namespace import SKOS
 from sphinx import addnodes
+from sphinx.builders.epub3 import Epub3Builder
 from sphinx.builders.singlehtml import SingleFileHTMLBuilder
 from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util import docname_join, logging
@@ -729,8 +731,113 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+# ---------------------------------------------------------------- the EPUB
+class EpubBuilder(Epub3Builder):
+    """Sphinx's EPUB 3 builder with the book's metadata (its edition, a
+    stable identifier per edition and language, contributors, accessibility)
+    and the ``svg`` property on the pages that hold a drawing
+    (``forum-diagram``), which EPUB requires of inline SVG."""
+
+    name = "epub"
+
+    @functools.cached_property
+    def book(self) -> dict[str, str]:
+        import uuid
+
+        project = state_for(self.env).project
+        language = self.config.language or project.languages[0]
+        edition = self.config.citydiplo_edition
+        strings = self.print_strings
+        words = strings.get(f"edition_{edition}", edition)
+        return {
+            "identifier": "urn:uuid:"
+            + str(uuid.uuid5(uuid.NAMESPACE_URL, f"{project.base_iri}epub/{language}/{edition}")),
+            "edition": f"{words}, {self.config.version}",
+            "title": f"{self.config.epub_title} ({words})" if edition != "participant" else self.config.epub_title,
+        }
+
+    @functools.cached_property
+    def print_strings(self) -> dict[str, str]:
+        from .coursepack import print_strings
+
+        project = state_for(self.env).project
+        return print_strings(project, self.config.language or project.languages[0])
+
+    def get_toc(self) -> None:
+        """The table of contents in reading order: a section that follows a
+        page's toctree (its ``Sources``, after the pages listed above it)
+        comes after those pages in the book, so the contents leave it out
+        rather than jump back; levels never skip one."""
+        super().get_toc()
+        kept: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        current = None
+        for node in self.refnodes:
+            page = node["refuri"].split("#")[0]
+            if page != current and page in seen:
+                continue
+            seen.add(page)
+            current = page
+            previous = kept[-1]["level"] if kept else 0
+            kept.append({**node, "level": min(node["level"], previous + 1)})
+        self.refnodes = kept
+
+    def content_metadata(self) -> dict[str, Any]:
+        metadata = super().content_metadata()
+        metadata["id"] = html.escape(self.book["identifier"])
+        metadata["title"] = html.escape(self.book["title"])
+        return metadata
+
+    def toc_metadata(self, level: int, navpoints: list) -> dict[str, Any]:
+        metadata = super().toc_metadata(level, navpoints)
+        metadata["uid"] = html.escape(self.book["identifier"])  # the NCX names the OPF's identifier
+        metadata["title"] = html.escape(self.book["title"])
+        return metadata
+
+    def build_content(self) -> None:
+        super().build_content()
+        opf = self.outdir / "content.opf"
+        text = opf.read_text(encoding="utf-8")
+        with_svg = {
+            path.relative_to(self.outdir).as_posix()
+            for path in self.outdir.rglob("*.xhtml")
+            if "<svg" in path.read_text(encoding="utf-8")
+        }
+
+        def properties(match: re.Match) -> str:
+            return (
+                match.group(0)[:-2].rstrip() + ' properties="svg" />' if match.group(1) in with_svg else match.group(0)
+            )
+
+        text = re.sub(r'<item id="[^"]+" href="([^"]+)" media-type="application/xhtml\+xml" />', properties, text)
+        if self.config.epub_contributor in ("", "unknown"):  # Sphinx's default says nothing
+            text = re.sub(r"\s*<dc:contributor>[^<]*</dc:contributor>", "", text)
+        summary = self.print_strings.get("epub_accessibility", EPUB_ACCESSIBILITY)
+        extra = [
+            f'<meta property="schema:bookEdition">{html.escape(self.book["edition"])}</meta>',
+            '<meta property="schema:accessMode">textual</meta>',
+            '<meta property="schema:accessMode">visual</meta>',
+            '<meta property="schema:accessModeSufficient">textual</meta>',
+            *(
+                f'<meta property="schema:accessibilityFeature">{feature}</meta>'
+                for feature in ("structuralNavigation", "tableOfContents", "longDescription", "readingOrder")
+            ),
+            '<meta property="schema:accessibilityHazard">none</meta>',
+            f'<meta property="schema:accessibilitySummary">{html.escape(summary)}</meta>',
+        ]
+        text = text.replace("  </metadata>", "".join(f"    {line}\n" for line in extra) + "  </metadata>", 1)
+        opf.write_text(text, encoding="utf-8")
+
+
+EPUB_ACCESSIBILITY = (
+    "Headings, a table of contents and page order follow the handbook. Each drawing has a title, "
+    "a description and the list of its relations as text under it."
+)
+
+
 def setup(app):
     app.add_builder(CoursePackBuilder)
+    app.add_builder(EpubBuilder, override=True)
     app.add_config_value("citydiplo_print_site_url", "", "env", types=[str])
     app.add_post_transform(PrintForms)
     app.add_post_transform(WritingLines)

@@ -76,10 +76,11 @@ class Box:
     y: float = 0
     w: float = 0
     lines: list[str] = field(default_factory=list)
+    pad: float = PAD  # above and below the text
 
     @property
     def h(self) -> float:
-        return len(self.lines) * LINE + 2 * PAD
+        return len(self.lines) * LINE + 2 * self.pad
 
 
 @dataclass
@@ -293,7 +294,7 @@ def routes(view, forum_slug: str, wide: bool = False) -> Diagram:
         legend=[("route", view.label(_cd(view, "route"))), ("via", via_word)] if via_slugs else [],
         width=1000 if wide else WIDTH,
     )
-    _layout_columns(diagram, route_slugs, via_slugs, (230, 360, 0) if wide else (170, 230, 0))
+    _layout_columns(diagram, route_slugs, via_slugs, (230, 360, 0) if wide else (170, 230, 0), tight=wide)
     return diagram
 
 
@@ -353,10 +354,13 @@ def _layout_rows(diagram: Diagram, per_row: int, tiers: list[list[Box]]) -> None
 
 
 def _layout_columns(
-    diagram: Diagram, route_slugs: list[str], via_slugs: list[str], widths: tuple[int, int, int]
+    diagram: Diagram, route_slugs: list[str], via_slugs: list[str], widths: tuple[int, int, int], tight: bool = False
 ) -> None:
     """Forum on the left, routes in the middle, the bodies they run through on
-    the right; ``widths`` of the columns (0: the rest)."""
+    the right; ``widths`` of the columns (0: the rest). ``tight``: less room
+    around and between the boxes, so that a slide, whose height limits the
+    drawing's scale, shows larger text."""
+    pad, step = (PAD / 2, GAP / 4) if tight else (PAD, GAP / 2)
     one, two, three = widths
     three = three or diagram.width - 2 * MARGIN - one - two - 112
     columns = [(MARGIN, one), (MARGIN + one + 56, two), (MARGIN + one + 56 + two + 56, three)]
@@ -367,10 +371,10 @@ def _layout_columns(
         y = MARGIN
         for slug in slugs:
             box = by_slug[slug]
-            box.x, box.w = x, width
+            box.x, box.w, box.pad = x, width, pad
             box.lines = wrap(box.label, width - 2 * PAD)
             box.y = y
-            y += box.h + GAP / 2
+            y += box.h + step
         return y
 
     bottom = max(stack(route_slugs, columns[1]), stack(via_slugs, columns[2]) if via_slugs else 0)
@@ -438,7 +442,7 @@ def render_svg(diagram: Diagram, href: Callable[[str], str], id_prefix: str = "c
     for box in diagram.boxes:
         fill, stroke, colour = STYLES[box.role]
         cx = box.x + box.w / 2
-        first = box.y + PAD + LINE * 0.78
+        first = box.y + box.pad + LINE * 0.78
         out.append(f'<a href="{html_attr(href(box.slug))}" class="forum-diagram-node">')
         out.append(f"<title>{html_text(box.label)}</title>")
         out.append(

@@ -709,10 +709,6 @@ def visit_forum_diagram_html(translator, node) -> None:
     from .diagrams import diagram_for, render_svg
 
     builder = translator.builder
-    if builder.name.startswith("epub"):
-        # the book keeps the list of relations: EPUB wants inline SVG declared
-        # in its manifest, which Sphinx's EPUB builder cannot do
-        raise nodes.SkipNode
     state = state_for(builder.env)
     diagram = diagram_for(state.view, node["kind"], node["forum"] or None)
     if builder.name == "coursepack":
@@ -728,11 +724,39 @@ def visit_forum_diagram_html(translator, node) -> None:
     from ..escape import html_attr
 
     svg = render_svg(diagram, href, id_prefix=node["id_prefix"])
+    if builder.name.startswith("epub"):
+        # EPUB 3 holds SVG 1.1, whose links are xlink:href (the book's manifest
+        # marks the page as holding SVG: citydiplo.print.builder.EpubBuilder)
+        svg = svg.replace(
+            ' xmlns="http://www.w3.org/2000/svg" ',
+            ' xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" ',
+            1,
+        )
+        svg = svg.replace('<a href="', '<a xlink:href="')
+    spots = ""
+    if builder.name == "coursepack":
+        # WeasyPrint draws no links inside an SVG: a link laid over each box
+        # makes it one in the PDF. Its target, the entity's IRI, is outside
+        # the pack; the list under the drawing prints it (the pack's link policy)
+        spots = "".join(
+            f'<a class="forum-diagram-spot" href="{html_attr(href(box.slug))}" title="{html_attr(box.label)}" '
+            f'style="left: {_pct(box.x, diagram.width)}; top: {_pct(box.y, diagram.height)}; '
+            f'width: {_pct(box.w, diagram.width)}; height: {_pct(box.h, diagram.height)}"></a>'
+            for box in diagram.boxes
+        )
+        # the drawing and its links in one box of the drawing's proportions
+        ratio = f"{100 * diagram.height / diagram.width:.3f}%"
+        svg = f'<div class="forum-diagram-frame" style="padding-bottom: {ratio}">{svg}{spots}</div>'
+        spots = ""
     translator.body.append(
         f'<div class="forum-diagram-scroll" tabindex="0" role="region" aria-label="{html_attr(diagram.title)}">'
-        f"{svg}</div>\n"
+        f"{svg}{spots}</div>\n"
     )
     raise nodes.SkipNode
+
+
+def _pct(value: float, whole: float) -> str:
+    return f"{100 * value / whole:.3f}%"
 
 
 def skip_node(translator, node) -> None:

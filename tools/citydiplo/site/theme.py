@@ -134,6 +134,8 @@ DOWNLOAD_WORDS = {
         "participant": "participant",
         "trainer": "trainer",
         "epub": "The whole handbook as an EPUB e-book",
+        "epub_trainer": "The whole handbook as an EPUB e-book, trainer edition (with the trainer and facilitator "
+        "notes)",
         "slides": "{title}: slides to project (PDF, 16:9)",
         "absent": "The printable course packs and the EPUB are not part of this copy of the site. "
         "They are built with {command}.",
@@ -145,6 +147,8 @@ DOWNLOAD_WORDS = {
         "participant": "Teilnehmende",
         "trainer": "Trainerinnen und Trainer",
         "epub": "Das ganze Handbuch als E-Book (EPUB)",
+        "epub_trainer": "Das ganze Handbuch als E-Book (EPUB), Ausgabe für Trainerinnen und Trainer "
+        "(mit den Hinweisen für Trainer und Moderation)",
         "slides": "{title}: Folien zum Projizieren (PDF, 16:9)",
         "absent": "Die druckbaren Kursmappen und das EPUB gehören nicht zu dieser Ausgabe der Website. "
         "Sie entstehen mit {command}.",
@@ -348,8 +352,11 @@ def download_files(project, pagename: str, language: str) -> list[tuple[Path, st
         file = f"{name}{suffix}.pdf"
         files.append((project.build_dir / "slides" / file, f"slides-{file}", words["slides"].format(title=title)))
     if pagename == DOWNLOADS_PAGE:
+        # as citydiplo.site.build.output_name names the folders of `citydiplo epub [--edition trainer]`
         epub_dir = "epub" + suffix
         files.append((project.build_dir / epub_dir / "citydiplo.epub", f"citydiplo{suffix}.epub", words["epub"]))
+        trainer = (project.build_dir / f"{epub_dir}-trainer" / "citydiplo.epub", f"citydiplo-trainer{suffix}.epub")
+        files.append((*trainer, words["epub_trainer"]))
     return files
 
 
