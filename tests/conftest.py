@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import io
+import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -38,20 +41,60 @@ def real_project():
     return load_project(REPO)
 
 
+# ------------------------------------------- builds shared by parallel workers
+# The README's test command runs the suite in two processes (pytest-xdist,
+# one test file per worker). The real handbook's sites are built once for the
+# whole run, not once per worker: the first worker that needs a site builds it
+# into one shared folder, holding a lock; the others wait for it and reuse it.
+SHARED_ENV = "CITYDIPLO_TEST_SHARED"
+
+
+def pytest_configure(config):
+    """In the main process only: make the shared folder the workers inherit."""
+    if hasattr(config, "workerinput") or os.environ.get(SHARED_ENV):
+        return
+    shared = Path(tempfile.mkdtemp(prefix="citydiplo-tests-"))
+    shared.chmod(0o755)  # world-readable: linkchecker drops root privileges to 'nobody'
+    os.environ[SHARED_ENV] = str(shared)
+    config._citydiplo_shared = shared
+
+
+def pytest_unconfigure(config):
+    shared = getattr(config, "_citydiplo_shared", None)
+    if shared is not None:
+        shutil.rmtree(shared, ignore_errors=True)
+        os.environ.pop(SHARED_ENV, None)
+
+
+def shared_folder() -> Path:
+    return Path(os.environ[SHARED_ENV])
+
+
+def built_once(name: str, make: Callable[[], Path]) -> Path:
+    """``make()`` run once per test run, whichever worker asks first; its result is remembered."""
+    done = shared_folder() / f"{name}.done"
+    with open(shared_folder() / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if done.is_file():
+            return Path(done.read_text(encoding="utf-8"))
+        result = make()
+        done.write_text(str(result), encoding="utf-8")
+        return result
+
+
 @pytest.fixture(scope="session")
 def real_build(real_project):
-    """The real project, building into a temporary folder instead of build/."""
-    # World-readable: linkchecker drops root privileges to 'nobody'.
-    build_dir = Path(tempfile.mkdtemp(prefix="citydiplo-build-"))
+    """The real project, building into a temporary folder (shared by the workers) instead of build/."""
+    build_dir = shared_folder() / "build"
+    build_dir.mkdir(exist_ok=True)
     build_dir.chmod(0o755)
-    yield dataclasses.replace(real_project, build_dir=build_dir)
-    shutil.rmtree(build_dir, ignore_errors=True)
+    return dataclasses.replace(real_project, build_dir=build_dir)
 
 
 @pytest.fixture(scope="session")
 def german_site(real_build):
-    """The real handbook's German edition, built once per test session."""
-    return build_site(real_build, language="de", status=io.StringIO())
+    """The real handbook's German edition, built once per test run."""
+    return built_once("german-site", lambda: build_site(real_build, language="de", status=io.StringIO()))
 
 
 def edit(path: Path, old: str, new: str) -> None:
@@ -82,8 +125,8 @@ def require_tool(name: str, why: str) -> str:
 # (for the browser and markup tests: tests/test_browser.py, tests/test_markup.py)
 @pytest.fixture(scope="session")
 def english_site(real_build):
-    """The real handbook's English edition (with its Pagefind index), built once per test session."""
-    return build_site(real_build, status=io.StringIO())
+    """The real handbook's English edition (with its Pagefind index), built once per test run."""
+    return built_once("english-site", lambda: build_site(real_build, status=io.StringIO()))
 
 
 @pytest.fixture(scope="session")

@@ -18,8 +18,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def built(real_build):
-    participant = build_site(real_build, status=io.StringIO())
+def built(real_build, english_site):
+    participant = english_site
     trainer = build_site(real_build, edition="trainer", status=io.StringIO())
     return real_build, participant, trainer
 
