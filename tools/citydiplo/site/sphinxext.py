@@ -72,6 +72,8 @@ class State:
     vocab_hash: str
     queries: dict[str, Query] = field(default_factory=dict)
     _store: object = None
+    #: The entity and term pages of the collect route, once rendered (:mod:`citydiplo.site.collect`).
+    collected: dict | None = None
 
     @property
     def store(self):
@@ -119,7 +121,9 @@ def on_builder_inited(app) -> None:
     )
     _STATE[str(Path(app.srcdir).resolve())] = state
     if config.citydiplo_compile:
-        result = sync(compile_pages(view), Path(app.srcdir))
+        from .collect import route
+
+        result = sync(compile_pages(view, route(app)), Path(app.srcdir))
         logger.info(
             f"citydiplo: {len(result.written)} generated page(s) written, {len(result.unchanged)} unchanged, "
             f"{len(result.deleted)} deleted"
@@ -780,4 +784,7 @@ def setup(app):
     app.connect("doctree-resolved", on_doctree_resolved)
     app.connect("build-finished", on_build_finished)
     setup_checks(app)
+    from . import collect
+
+    collect.setup(app)
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True, "env_version": 2}
