@@ -251,22 +251,51 @@ def pages_for(app) -> dict[str, Page]:
             if highlighter is not None
             else plain_highlight
         )
-        config = app.config
-        excluded = config.smartquotes_excludes or {}
-        on = (
-            config.smartquotes
-            and app.builder.name not in excluded.get("builders", [])
-            and (config.language or "en") not in excluded.get("languages", [])
-        )
-        state.collected = render_pages(state.view, highlight, config.smartquotes_action if on else None)
+        state.collected = render_pages(state.view, highlight, smartquotes_action(app))
     return state.collected
+
+
+def smartquotes_action(app) -> str | None:
+    """Sphinx's ``smartquotes_action`` if this build curls quotes, else None."""
+    config = app.config
+    excluded = config.smartquotes_excludes or {}
+    on = (
+        config.smartquotes
+        and app.builder.name not in excluded.get("builders", [])
+        and (config.language or "en") not in excluded.get("languages", [])
+    )
+    return config.smartquotes_action if on else None
+
+
+def titles_for(app) -> dict[str, str]:
+    """The titles (text) of this build's pages, without rendering the pages
+    (the theme needs them on every page, also in parallel writers)."""
+    from .sphinxext import state_for
+
+    state = state_for(app.env)
+    if state.collected_titles is None:
+        view, action = state.view, smartquotes_action(app)
+
+        def title(node) -> str:
+            text = html_inline(view.label(node))
+            return text_of(smarten(text, view.lang, action) if action else text)
+
+        titles = {f"id/{view.slug(node)}": title(node) for node in view.entities}
+        titles.update({f"def/{view.term_name(term)}": title(term) for term in view.terms})
+        state.collected_titles = titles
+    return state.collected_titles
 
 
 def collected(app, pagename: str) -> Page | None:
     """The page of this route named ``pagename``, if this build writes one."""
-    if route(app) != "collect" or not pagename.startswith(("id/", "def/")):
+    if not pagename.startswith(("id/", "def/")) or not is_collected(app, pagename):
         return None
     return pages_for(app).get(pagename)
+
+
+def is_collected(app, pagename: str) -> bool:
+    """Whether this build writes ``pagename`` on this route (without rendering the pages)."""
+    return route(app) == "collect" and pagename in titles_for(app)
 
 
 def around_digest(app) -> str:
@@ -349,7 +378,7 @@ def on_missing_reference(app, env, node, contnode):
     if node.get("refdomain") != "std" or node.get("reftype") != "doc":
         return None
     target = node["reftarget"].lstrip("/")
-    if collected(app, target) is None:
+    if not is_collected(app, target):
         return None
     ref = nodes.reference("", "", internal=True, refuri=app.builder.get_relative_uri(node["refdoc"], target))
     ref += contnode

@@ -26,9 +26,9 @@ def _is_orphan(app, pagename: str) -> bool:
     if pagename == app.config.root_doc:
         return False
     if pagename not in env.all_docs:  # a page without a source is outside the toctree too
-        from .collect import collected
+        from .collect import is_collected
 
-        return collected(app, pagename) is not None
+        return is_collected(app, pagename)
     return not env.files_to_rebuild.get(pagename)
 
 

@@ -74,6 +74,7 @@ class State:
     _store: object = None
     #: The entity and term pages of the collect route, once rendered (:mod:`citydiplo.site.collect`).
     collected: dict | None = None
+    collected_titles: dict | None = None
 
     @property
     def store(self):

@@ -174,11 +174,11 @@ def text_of(title) -> str:
 def page_titles(app) -> dict[str, str]:
     """Every page's title as text: the documents', and the pages that Sphinx
     writes without a source on the collect route (:mod:`citydiplo.site.collect`)."""
-    from .collect import pages_for, route
+    from .collect import route, titles_for
 
     titles = {docname: node.astext().strip() for docname, node in app.env.titles.items()}
     if route(app) == "collect":
-        titles.update({name: text_of(page.title) for name, page in pages_for(app).items()})
+        titles.update(titles_for(app))
     return titles
 
 
@@ -674,9 +674,9 @@ def write_sitemap(app, exception) -> None:
         '<?xml version="1.0" encoding="UTF-8"?>',
         '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" xmlns:xhtml="http://www.w3.org/1999/xhtml">',
     ]
-    from .collect import pages_for, route
+    from .collect import route, titles_for
 
-    docnames = set(app.env.found_docs) | (set(pages_for(app)) if route(app) == "collect" else set())
+    docnames = set(app.env.found_docs) | (set(titles_for(app)) if route(app) == "collect" else set())
     for docname in sorted(docnames):
         if not (out / f"{docname}.html").is_file():
             continue
