@@ -397,7 +397,7 @@ class VocabTermRole(SphinxRole):
         state = state_for(self.env)
         name = self.text.strip()
         term = URIRef(state.view.cd + name)
-        note_use(self.env)
+        note_use(self.env, f"def:{name}")
         if term not in state.view.terms:
             logger.warning(
                 f"unknown term {name!r}: there is no cd:{name} in vocab/",
