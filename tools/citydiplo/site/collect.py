@@ -189,6 +189,13 @@ def smarten(markup: str, language: str, action: str = "qDe") -> str:
     return "".join(out)
 
 
+def same_folder(markup: str, folder: str) -> str:
+    """Links from a page in ``folder`` to pages in the same folder without the
+    detour (``../id/x.html`` → ``x.html``), as Sphinx writes them; only in
+    ``<a>`` tags (text never holds a raw ``<``)."""
+    return re.sub(r'(<a [^>]*?href=")\.\./' + folder + "/", r"\1", markup)
+
+
 def render_pages(view: GraphView, highlight=plain_highlight, smartquotes: str | None = "qDe") -> dict[str, Page]:
     """Every entity and term page of ``view`` as HTML, by page name; with
     ``smartquotes`` (Sphinx's ``smartquotes_action``, or None) quotes are curled."""
@@ -215,7 +222,7 @@ def render_pages(view: GraphView, highlight=plain_highlight, smartquotes: str | 
     for node in view.entities:
         ctx = compiler.entity_context(node)
         ids = Ids(common["permalink"])
-        body = smart(entity_tpl.render(e=ctx, ids=ids, **common)).replace(' href="../id/', ' href="')
+        body = same_folder(smart(entity_tpl.render(e=ctx, ids=ids, **common)), "id")
         name = f"id/{myst_ident(ctx['slug'], SLUG)}"
         title = smart(html_inline(ctx["label"]))
         description = description_of(text_of(smart(html_inline(ctx["definition"]))))
@@ -224,7 +231,7 @@ def render_pages(view: GraphView, highlight=plain_highlight, smartquotes: str | 
     for term in view.terms:
         ctx = compiler.term_context(term)
         ids = Ids(common["permalink"])
-        body = smart(term_tpl.render(t=ctx, ids=ids, **common)).replace(' href="../def/', ' href="')
+        body = same_folder(smart(term_tpl.render(t=ctx, ids=ids, **common)), "def")
         name = f"def/{myst_ident(ctx['name'], TERM_NAME)}"
         title = smart(html_inline(ctx["label"]))
         description = description_of(text_of(smart(html_inline(ctx["definition"]))))
