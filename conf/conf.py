@@ -30,6 +30,10 @@ extensions = [
     "citydiplo.print.builder",  # course packs (`citydiplo coursepack`) and the EPUB's print forms
 ]
 citydiplo_root = str(ROOT)
+# How entity (id/) and term (def/) pages are made: "myst" (generated MyST pages,
+# read by Sphinx) or "collect" (HTML from templates, written through Sphinx's
+# html-collect-pages event without a docutils parse; citydiplo/site/collect.py)
+citydiplo_entity_route = "myst"
 
 source_suffix = {".md": "markdown"}
 root_doc = "index"

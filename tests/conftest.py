@@ -30,6 +30,15 @@ def make_project(root: Path, handbook: Path = TESTS / "roots" / "test-basic"):
     return load_project(root)
 
 
+def set_entity_route(project, route: str) -> None:
+    """Choose how the project's entity and term pages are made: "myst" or
+    "collect" (``citydiplo_entity_route`` in its conf/conf.py)."""
+    conf = project.conf_dir / "conf.py"
+    text = conf.read_text(encoding="utf-8")
+    assert 'citydiplo_entity_route = "myst"' in text
+    conf.write_text(text.replace('citydiplo_entity_route = "myst"', f'citydiplo_entity_route = "{route}"'), "utf-8")
+
+
 @pytest.fixture
 def project(tmp_path):
     """A fresh copy of the fixture project; tests may break it freely."""

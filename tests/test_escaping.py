@@ -12,16 +12,21 @@ import pytest
 
 from citydiplo.escape import (
     EscapeError,
+    Html,
     MyST,
     colon_fence,
     csv_cell,
     finalize,
     html_attr,
+    html_finalize,
+    html_inline,
+    html_join,
     myst_code,
     myst_fence,
     myst_ident,
     myst_inline,
     myst_join,
+    myst_to_html,
     myst_url,
     plain,
     print_text,
@@ -127,12 +132,16 @@ def write_hostile_vocab(project) -> None:
     (queries / "hostile.csv").write_text("x\n", encoding="utf-8")
 
 
-@pytest.fixture(scope="module")
-def hostile_sites(tmp_path_factory):
-    from .conftest import make_project
+@pytest.fixture(scope="module", params=["myst", "collect"])
+def hostile_sites(tmp_path_factory, request):
+    """Both editions of the fixture project with the hostile vocabulary, with the
+    entity and term pages made either way (MyST pages, or HTML through
+    html-collect-pages: citydiplo.site.collect)."""
+    from .conftest import make_project, set_entity_route
 
     root = tmp_path_factory.mktemp("hostile") / "repo"
     project = make_project(root)
+    set_entity_route(project, request.param)
     write_hostile_vocab(project)
     index = project.handbook_dir / "index.md"
     index.write_text(index.read_text() + "\n```{query} hostile\n```\n", encoding="utf-8")
@@ -286,3 +295,50 @@ def test_print_text_for_the_course_packs(payload):
     assert html.unescape(str(value)) == plain(payload)  # the text itself, control characters made spaces
     if "{{" in payload or "{%" in payload:
         assert "{{" in page or "{%" in page  # printed, not evaluated
+
+
+# ------------------------------------------------ the HTML boundary (collect route)
+@pytest.mark.parametrize("payload", [*PAYLOADS, HOSTILE_EXAMPLE, "a\nb\x00c"])
+def test_html_inline_shows_text_and_opens_no_markup(payload):
+    """A value on an entity page of the collect route: escaped text, or MyST
+    made by escape.py converted, never markup of its own."""
+    for value in (payload, myst_inline(payload), myst_join([payload, payload])):
+        out = html_inline(value)
+        assert isinstance(out, Html)
+        assert "<" not in out and ">" not in out
+        assert html.unescape(out).startswith(plain(payload))
+
+
+def test_myst_to_html_converts_only_the_projects_own_markup():
+    link = MyST(f"[{myst_inline('<b>Athens</b> & co')}](../id/athens.md)")
+    external = MyST(f"[{myst_inline('x')}]({myst_url('https://example.org/a b?<q>')})")
+    out = myst_to_html(myst_join([link, external, myst_code("a`b <i>")], "; "))
+    assert out == (
+        '<a class="reference internal" href="../id/athens.html"><span class="std std-doc">'
+        "&lt;b&gt;Athens&lt;/b&gt; &amp; co</span></a>; "
+        '<a class="reference external" href="https://example.org/a%20b?%3Cq%3E">x</a>; '
+        '<code class="docutils literal notranslate"><span class="pre">a`b &lt;i&gt;</span></code>'
+    )
+    # links that the project never writes are refused, not passed on
+    for bad in (
+        "[x](javascript:alert(1))",
+        "[x](<javascript:alert(1)>)",
+        "[x](//evil.example/a.md)",
+        "[x](https://evil.example/a.md)",
+        "[x](../id/a b.md)",
+        "[x](../id/a.md",
+        "[x [y](a.md)](b.md)",
+        "`open",
+    ):
+        with pytest.raises(EscapeError):
+            myst_to_html(MyST(bad))
+
+
+def test_html_templates_escape_what_they_forget():
+    assert html_finalize("<script>") == "&lt;script&gt;"
+    assert html_finalize(MyST("\\<b\\>")) == "&lt;b&gt;"  # the MyST for the text "<b>"
+    assert html_finalize(Html("<b>ok</b>")) == "<b>ok</b>"
+    assert html_finalize(3) == "3" and html_finalize(None) == ""
+    assert html_join(["<a>", Html("<b>x</b>")], " & ") == "&lt;a&gt; &amp; <b>x</b>"
+    with pytest.raises(EscapeError):
+        html_finalize(True)

@@ -170,3 +170,21 @@ def test_query_table_names_relations_and_drops_repeated_names(project):
     assert heads == ["Network", "Relation"]
     assert 'href="id/mayors-mechanism.html"' in table and ">membership<" in table
     assert "www.w3.org/ns/org" not in table
+
+
+def test_label_edit_rereads_only_pages_that_link_that_entry(project):
+    """A page that only links entries is read again when one of their labels
+    changes, not on every change of vocab/ (a page with a query still is)."""
+    (project.handbook_dir / "links.md").write_text(
+        "---\norphan: true\n---\n\n# Links\n\nSee the {entity}`gfmd`.\n", encoding="utf-8"
+    )
+    build(project)
+    actors = project.root / "vocab/data/actors.ttl"
+    edit(actors, '"International Organization for Migration"@en', '"International Organization for Migration (IOM)"@en')
+    log = io.StringIO()
+    build_site(project, jobs=1, status=log)
+    read = log.getvalue().split("reading sources", 1)[-1].split("writing output", 1)[0]
+    assert "index" in read and "links" not in read
+    edit(actors, '"Global Forum on Migration and Development"@en', '"Global Forum on Migration (GFMD)"@en')
+    out = build(project)
+    assert "Global Forum on Migration (GFMD)" in (out / "links.html").read_text()

@@ -1,6 +1,7 @@
 """Scale benchmark: the handbook with N synthetic entities added (run on demand).
 
     python tests/benchmarks/scale.py [--sizes 0,5000,20000] [--no-baseline] [--jobs auto] [--write]
+                                     [--route myst|collect]
 
 For each N: copies the repository (without build/, .venv, .git and the
 generated pages) into a temporary folder, adds ``vocab/data/synthetic.ttl``
@@ -177,9 +178,18 @@ print(f"{len(g)} {parse:.2f} {ttl:.2f} {nt:.2f}")
 """
 
 
-def run_size(n: int, work: Path, jobs: str, baseline: bool, label: str = "") -> dict:
-    res: dict = {"n": n, "label": label, "load_before": load()}
+def set_route(repo: Path, route: str) -> None:
+    """How the copy makes its entity and term pages (``citydiplo_entity_route``)."""
+    conf = repo / "conf" / "conf.py"
+    text = conf.read_text(encoding="utf-8")
+    assert 'citydiplo_entity_route = "myst"' in text
+    conf.write_text(text.replace('citydiplo_entity_route = "myst"', f'citydiplo_entity_route = "{route}"'), "utf-8")
+
+
+def run_size(n: int, work: Path, jobs: str, baseline: bool, label: str = "", route: str = "myst") -> dict:
+    res: dict = {"n": n, "label": label, "route": route, "load_before": load()}
     repo = copy_repo(work)
+    set_route(repo, route)
     logs = work / "logs"
     logs.mkdir()
     cli = [*CITYDIPLO, "--root", str(repo)]
@@ -269,7 +279,8 @@ def table(results: list[dict]) -> str:
         before = ", ".join(f"{x:.1f}" for x in eval_load(r["load_before"]))
         after = ", ".join(f"{x:.1f}" for x in eval_load(r["load_after"]))
         rows.append(
-            f"| 510 + {r['n']:,}{' ' + r['label'] if r.get('label') else ''} ({r['entity_pages']:,} entity pages, "
+            f"| 510 + {r['n']:,}{' ' + r['label'] if r.get('label') else ''}"
+            f"{', route ' + r['route'] if r.get('route') else ''} ({r['entity_pages']:,} entity pages, "
             f"{r['pages']:,} in all) | {fmt(r['validate'])} "
             f"| {fmt(r['full'], True)} | {fmt(r['noop'])} | {edit} | {fmt(r['export'])} "
             f"| {r['searchindex_kib']:,} KiB | {fmt(r.get('sphinx_plain'), True)} | {rdflib_text} "
@@ -299,6 +310,7 @@ def main(argv=None) -> int:
     parser.add_argument("--write", action="store_true", help="write the table into RESULTS.md")
     parser.add_argument("--note", default="", help="text put above the table")
     parser.add_argument("--label", default="", help="what code is measured (shown in the table)")
+    parser.add_argument("--route", default="myst", choices=("myst", "collect"), help="citydiplo_entity_route")
     parser.add_argument("--from-json", type=Path, nargs="*", help="only print (and --write) earlier results")
     args = parser.parse_args(argv)
     if args.from_json:
@@ -312,7 +324,7 @@ def main(argv=None) -> int:
         work = Path(tempfile.mkdtemp(prefix=f"citydiplo-scale-{n}-"))
         print(f"[{dt.datetime.now():%H:%M:%S}] {n} synthetic entities in {work} (load {load()})", flush=True)
         try:
-            res = run_size(n, work, args.jobs, not args.no_baseline, args.label)
+            res = run_size(n, work, args.jobs, not args.no_baseline, args.label, args.route)
         finally:
             if not args.keep:
                 shutil.rmtree(work / "repo", ignore_errors=True)

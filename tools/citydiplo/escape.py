@@ -207,3 +207,124 @@ def finalize(value) -> str:
     if isinstance(value, int):
         return str(value)
     return myst_inline(value)
+
+
+# ------------------------------------------------------------------ HTML
+class Html(str):
+    """Text that is already HTML, made by a function of this module."""
+
+    __slots__ = ()
+
+
+def html_inline(text) -> Html:
+    """A value as HTML text: :class:`Html` as it is, :class:`MyST` converted
+    (:func:`myst_to_html`), anything else escaped (control characters made spaces)."""
+    if isinstance(text, Html):
+        return text
+    if isinstance(text, MyST):
+        return myst_to_html(text)
+    return Html(html_text(plain(text)))
+
+
+def html_join(items: Iterable, sep: str = ", ") -> Html:
+    """Join values as HTML; each one that is not already HTML goes through :func:`html_inline`."""
+    return Html(html_text(_CONTROL.sub(" ", sep)).join(html_inline(item) for item in items))
+
+
+def html_code(text) -> Html:
+    """An inline code element that shows ``text`` literally."""
+    return Html(f'<code class="docutils literal notranslate"><span class="pre">{html_text(plain(text))}</span></code>')
+
+
+_ESCAPED = re.compile(r"\\([!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])")
+#: The inline MyST this project writes (:func:`myst_inline`, :func:`myst_code`,
+#: links made of them): a backslash escape, a link's start, a code span, or text.
+_MYST_TOKEN = re.compile(r"\\([!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])|(\[)|(`+)|([^\\\[`]+|\\)")
+
+
+def _link_end(text: str, start: int) -> int:
+    """Index of the unescaped ``](`` that closes the link text starting at ``start``."""
+    i = start
+    while i < len(text):
+        c = text[i]
+        if c == "\\":
+            i += 2
+        elif c == "`":
+            run = re.match(r"`+", text[i:]).group()
+            close = re.compile(r"(?<!`)" + run + r"(?!`)").search(text, i + len(run))
+            if close is None:
+                raise EscapeError(f"unclosed code span in {text!r}")
+            i = close.end()
+        elif c == "[":
+            raise EscapeError(f"a link inside a link in {text!r}")
+        elif c == "]":
+            if text.startswith("](", i):
+                return i
+            raise EscapeError(f"a bracket that closes no link in {text!r}")
+        else:
+            i += 1
+    raise EscapeError(f"unclosed link in {text!r}")
+
+
+def myst_to_html(text: MyST) -> Html:
+    """The HTML for inline MyST made by this module: escaped text, code spans,
+    and links ``[text](<https://…>)`` or ``[text](../id/slug.md)`` (a page of
+    the site: ``.md`` becomes ``.html``). Every piece of text and every address
+    goes through :func:`html_text` or :func:`html_attr`; anything else (raw
+    HTML, a role) is shown as text, never passed on."""
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        match = _MYST_TOKEN.match(text, i)
+        escaped, _link, ticks, chunk = match.groups()
+        if escaped is not None:
+            out.append(html_text(escaped))
+            i = match.end()
+        elif chunk is not None:
+            out.append(html_text(chunk))
+            i = match.end()
+        elif ticks is not None:
+            close = re.compile(r"(?<!`)" + ticks + r"(?!`)").search(text, match.end())
+            if close is None:
+                raise EscapeError(f"unclosed code span in {text!r}")
+            value = text[match.end() : close.start()]
+            if len(value) > 2 and value.startswith(" ") and value.endswith(" ") and value.strip():
+                value = value[1:-1]
+            out.append(html_code(value))
+            i = close.end()
+        else:
+            end = _link_end(text, match.end())
+            label = myst_to_html(MyST(text[match.end() : end]))
+            close = text.find(">)", end + 2) + 1 if text.startswith("](<", end) else text.find(")", end + 2)
+            if close <= 0:
+                raise EscapeError(f"unclosed link address in {text!r}")
+            target = text[end + 2 : close]
+            if target.startswith("<"):
+                url = target[1:-1]
+                if urlsplit(url).scheme not in ("http", "https"):
+                    raise EscapeError(f"not an http(s) URL: {url!r}")
+                out.append(f'<a class="reference external" href="{html_attr(url)}">{label}</a>')
+            else:
+                if urlsplit(target).scheme or not re.fullmatch(r"(\.\./)*[A-Za-z0-9_/-]+\.md", target):
+                    raise EscapeError(f"not a link to a page of the site: {target!r}")
+                href = target[: -len(".md")] + ".html"
+                out.append(
+                    f'<a class="reference internal" href="{html_attr(href)}">'
+                    f'<span class="std std-doc">{label}</span></a>'
+                )
+            i = close + 1
+    return Html("".join(out))
+
+
+def html_finalize(value) -> str:
+    """Jinja ``finalize`` for the HTML page templates: every printed value that is
+    not already :class:`Html` goes through :func:`html_inline`."""
+    if value is None:
+        return ""
+    if isinstance(value, Html):
+        return value
+    if isinstance(value, bool):
+        raise EscapeError("a template printed a boolean")
+    if isinstance(value, int):
+        return str(value)
+    return html_inline(value)

@@ -97,6 +97,8 @@ def run_sphinx(
         pages: set[str] = set()
         app.connect("html-page-context", lambda _app, pagename, *_args: pages.add(pagename))
         app.build()
+        # the entity and term pages of the collect route that were unchanged, and so not written again
+        pages |= set(getattr(app.builder, "_citydiplo_manifest", None) or ())
         if app.statuscode == 0 and builder == "html":
             remove_stale(outdir, set(app.env.found_docs) | pages)
             save_environment(app, doctrees)

@@ -115,11 +115,16 @@ def ui_strings(view: GraphView):
 class Compiler:
     """Turns a :class:`GraphView` into page texts."""
 
-    def __init__(self, view: GraphView):
+    def __init__(self, view: GraphView, links: str = "md"):
         self.view = view
         self.graph = view.graph
         self.cd = view.cd
         self.env = environment()
+        #: How pages of the site are linked: "md" (a Markdown link to the page's
+        #: source, ``../id/<slug>.md``) or "role" (``{entity}`<slug>` ``, for
+        #: entity and term pages that Sphinx writes without a source: the
+        #: ``collect`` route, :mod:`citydiplo.site.collect`).
+        self.links = links
 
     # ------------------------------------------------------------ rendering
     def link(self, node, base: str) -> MyST:
@@ -130,10 +135,14 @@ class Compiler:
         if view.is_entity(node):
             if node in view.entity_set:
                 slug = myst_ident(view.slug(node), SLUG)
+                if self.links == "role":
+                    return MyST(f"{{entity}}`{slug}`")
                 return MyST(f"[{md(view.label(node))}]({base}id/{slug}.md)")
             return md(view.label(node))
         if view.is_term(node):
             name = myst_ident(view.term_name(node), TERM_NAME)
+            if self.links == "role":
+                return MyST(f"{{vocab-term}}`{name}`")
             return MyST(f"[{md(view.label(node))}]({base}def/{name}.md)")
         if isinstance(node, URIRef) and str(node) in view.strings.get("terms", {}):
             return md(view.label(node))  # a reused IRI with a name (a language: "German"), not its address
@@ -152,6 +161,18 @@ class Compiler:
                     return md(text)
             return md(text)
         return MyST("")
+
+    def sorted_links(self, things, base: str) -> list[MyST]:
+        """Links to ``things``, in the order of their Markdown links (by label),
+        whichever way pages are linked."""
+        if self.links == "md":
+            return sorted(self.link(t, base) for t in things)
+        links, self.links = self.links, "md"
+        try:
+            keyed = [(self.link(t, base), t) for t in things]
+        finally:
+            self.links = links
+        return [self.link(t, base) for _, t in sorted(keyed, key=lambda pair: pair[0])]
 
     def prop_label(self, prop) -> str:
         """A property's name on a reader's page: strings.toml [terms] may rename one of our own terms
@@ -477,6 +498,7 @@ class Compiler:
             )
         return {
             "name": view.term_name(term),
+            "link": self.link(term, base),
             "iri": str(term),
             "label": view.label(term),
             "kind": kind,
@@ -572,17 +594,20 @@ class Compiler:
         )
 
     # ------------------------------------------------------------------ pages
-    def pages(self) -> dict[str, str]:
+    def pages(self, route: str = "myst") -> dict[str, str]:
+        """The generated MyST pages. With ``route="collect"`` the entity and term
+        pages are left out: Sphinx writes them from :func:`html_pages`."""
         view = self.view
         out: dict[str, str] = {}
-        entity_tpl = self.env.get_template("entity.md.j2")
-        for node in view.entities:
-            ctx = self.entity_context(node)
-            out[f"id/{ctx['slug']}.md"] = entity_tpl.render(e=ctx, ui=ui_strings(view))
-        term_tpl = self.env.get_template("term.md.j2")
-        for term in view.terms:
-            ctx = self.term_context(term)
-            out[f"def/{ctx['name']}.md"] = term_tpl.render(t=ctx, ui=ui_strings(view))
+        if route == "myst":
+            entity_tpl = self.env.get_template("entity.md.j2")
+            for node in view.entities:
+                ctx = self.entity_context(node)
+                out[f"id/{ctx['slug']}.md"] = entity_tpl.render(e=ctx, ui=ui_strings(view))
+            term_tpl = self.env.get_template("term.md.j2")
+            for term in view.terms:
+                ctx = self.term_context(term)
+                out[f"def/{ctx['name']}.md"] = term_tpl.render(t=ctx, ui=ui_strings(view))
 
         directory_tpl = self.env.get_template("directory.md.j2")
         for kind in KINDS:
@@ -663,10 +688,13 @@ class Compiler:
                         "names": names,
                         "definition": md(view.text(concept, SKOS.definition) or ""),
                         "link": self.link(concept, "../../"),
-                        "related": sorted(
-                            self.link(r, "../../")
-                            for prop in (SKOS.related, URIRef(view.project.def_ns + "relatedEntity"))
-                            for r in self.graph.objects(concept, prop)
+                        "related": self.sorted_links(
+                            (
+                                r
+                                for prop in (SKOS.related, URIRef(view.project.def_ns + "relatedEntity"))
+                                for r in self.graph.objects(concept, prop)
+                            ),
+                            "../../",
                         ),
                     }
                 )
@@ -737,7 +765,7 @@ class Compiler:
             rows = []
             for option in options:
                 route = graph.value(option, URIRef(cd + "route"))
-                via = myst_join(sorted(self.link(v, "../../") for v in graph.objects(option, URIRef(cd + "via"))))
+                via = myst_join(self.sorted_links(graph.objects(option, URIRef(cd + "via")), "../../"))
                 rows.append(
                     {
                         "route": self.link(route, "../../") if route is not None else "",
@@ -812,8 +840,11 @@ class Compiler:
         return self.env.get_template("release-notes.md.j2").render(ui=ui_strings(view), **ctx)
 
 
-def compile_pages(view: GraphView) -> dict[str, str]:
-    """All generated pages as ``{path relative to handbook/: MyST text}``."""
+def compile_pages(view: GraphView, route: str = "myst") -> dict[str, str]:
+    """All generated pages as ``{path relative to handbook/: MyST text}``
+    (without the entity and term pages on the ``collect`` route)."""
+    if route == "collect":
+        return Compiler(view, links="role").pages(route)
     return Compiler(view).pages()
 
 

@@ -23,8 +23,12 @@ _HIDDEN = "_citydiplo_toctree"
 
 def _is_orphan(app, pagename: str) -> bool:
     env = app.env
-    if pagename == app.config.root_doc or pagename not in env.all_docs:
+    if pagename == app.config.root_doc:
         return False
+    if pagename not in env.all_docs:  # a page without a source is outside the toctree too
+        from .collect import is_collected
+
+        return is_collected(app, pagename)
     return not env.files_to_rebuild.get(pagename)
 
 
@@ -33,7 +37,7 @@ def before_theme(app, pagename, templatename, context, doctree) -> None:
         return
     if app.builder.name not in ("html", "dirhtml"):
         return
-    if doctree is None or "toctree" not in context or not _is_orphan(app, pagename):
+    if "toctree" not in context or not _is_orphan(app, pagename):
         return
     context[_HIDDEN] = context.pop("toctree")
 

@@ -78,6 +78,9 @@ class State:
     vocab_hash: str
     queries: dict[str, Query] = field(default_factory=dict)
     _store: object = None
+    #: The entity and term pages of the collect route, once rendered (:mod:`citydiplo.site.collect`).
+    collected: dict | None = None
+    collected_titles: dict | None = None
 
     @property
     def store(self):
@@ -131,7 +134,9 @@ def on_builder_inited(app) -> None:
     )
     _STATE[str(Path(app.srcdir).resolve())] = state
     if config.citydiplo_compile:
-        result = sync(compile_pages(view), Path(app.srcdir))
+        from .collect import route
+
+        result = sync(compile_pages(view, route(app)), Path(app.srcdir))
         logger.info(
             f"citydiplo: {len(result.written)} generated page(s) written, {len(result.unchanged)} unchanged, "
             f"{len(result.deleted)} deleted"
@@ -139,20 +144,50 @@ def on_builder_inited(app) -> None:
 
 
 def on_env_get_outdated(app, env, added, changed, removed):
-    """Re-read the pages that show graph data when the graph has changed."""
+    """Re-read the pages that show graph data when the graph has changed: a
+    page that only links entries (``{entity}``, ``{vocab-term}``) when the
+    label of one of them changed or the entry is gone; a page that shows more
+    of the graph (a query, a diagram, the map) on any change."""
     state = state_for(env)
     previous = getattr(env, "citydiplo_vocab_hash", None)
     env.citydiplo_vocab_hash = state.vocab_hash
     uses = getattr(env, "citydiplo_uses", {})
     if previous is None or previous == state.vocab_hash:
         return []
-    return sorted(doc for doc in uses if doc in env.found_docs)
+    outdated = []
+    for doc, seen in uses.items():
+        if doc not in env.found_docs:
+            continue
+        if not isinstance(seen, dict) or any(shown_label(state, key) != label for key, label in seen.items()):
+            outdated.append(doc)
+    return sorted(outdated)
 
 
-def note_use(env) -> None:
+def shown_label(state: State, key: str) -> str | None:
+    """The label a link to ``id:<slug>`` or ``def:<Name>`` shows now (None: no such entry)."""
+    from rdflib import URIRef
+
+    folder, _, name = key.partition(":")
+    view = state.view
+    if folder == "id":
+        node = view.slugs.get(name)
+    else:
+        node = URIRef(view.cd + name)
+        node = node if node in view.terms else None
+    return None if node is None else view.label(node)
+
+
+def note_use(env, key: str | None = None) -> None:
+    """Note that the page being read shows graph data: the label of one entry
+    (``key``, ``id:<slug>`` or ``def:<Name>``), or anything (no key)."""
     if not hasattr(env, "citydiplo_uses"):
         env.citydiplo_uses = {}
-    env.citydiplo_uses[env.docname] = True
+    seen = env.citydiplo_uses.get(env.docname, {})
+    if key is None or not isinstance(seen, dict):
+        env.citydiplo_uses[env.docname] = True
+        return
+    seen[key] = shown_label(state_for(env), key)
+    env.citydiplo_uses[env.docname] = seen
 
 
 def on_env_purge_doc(app, env, docname) -> None:
@@ -280,7 +315,7 @@ class EntityRole(SphinxRole):
     def run(self):
         match = ROLE_RE.match(self.text)
         title, slug = (match.group("title"), match.group("slug").strip()) if match else (None, self.text.strip())
-        note_use(self.env)
+        note_use(self.env, f"id:{slug}")
         ref = entity_reference(self.env, slug, title or None)
         if ref is None:
             logger.warning(
@@ -997,4 +1032,7 @@ def setup(app):
     app.connect("doctree-resolved", resolve_bank)
     app.connect("build-finished", on_build_finished)
     setup_checks(app)
-    return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True, "env_version": 4}
+    from . import collect
+
+    collect.setup(app)
+    return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True, "env_version": 5}

@@ -175,15 +175,25 @@ def text_of(title) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", str(title or ""))).strip()
 
 
+def page_titles(app) -> dict[str, str]:
+    """Every page's title as text: the documents', and the pages that Sphinx
+    writes without a source on the collect route (:mod:`citydiplo.site.collect`)."""
+    from .collect import route, titles_for
+
+    titles = {docname: node.astext().strip() for docname, node in app.env.titles.items()}
+    if route(app) == "collect":
+        titles.update(titles_for(app))
+    return titles
+
+
 def shared_titles(app) -> dict[str, list[str]]:
     """Page title → the documents with that title, for titles used more than once
     (computed once per build, on the builder, which is not pickled)."""
-    env = app.env
     cached = getattr(app.builder, "_citydiplo_shared_titles", None)
     if cached is None:
         by_title = defaultdict(list)
-        for docname, node in env.titles.items():
-            by_title[node.astext().strip().casefold()].append(docname)
+        for docname, title in page_titles(app).items():
+            by_title[title.casefold()].append(docname)
         cached = {title: docs for title, docs in by_title.items() if len(docs) > 1}
         app.builder._citydiplo_shared_titles = cached
     return cached
@@ -204,7 +214,8 @@ def unique_title(app, docname: str, title: str) -> str:
     for a generated page its kind (the kind of entry, the concept scheme, or
     "vocabulary term"), for a handbook page its section's title."""
     env = app.env
-    if env.titles[docname].astext().strip().casefold() not in shared_titles(app):
+    own = env.titles[docname].astext() if docname in env.titles else title
+    if own.strip().casefold() not in shared_titles(app):
         return title
     language = app.config.language or "en"
     if docname.startswith("def/"):
@@ -506,14 +517,17 @@ def on_html_page_context(app, pagename, templatename, context, doctree) -> None:
         body = body.replace('<div class="highlight"><pre>', '<div class="highlight"><pre tabindex="0">')
         context["body"] = TASK_BOX.sub(r'<p><label><input class="task-list-item-checkbox"\1>\2</label></p>', body)
 
+    from .collect import collected
+
+    page = collected(app, pagename)  # an entity or term page without a source (collect route)
     title = text_of(context.get("title"))
-    if pagename in env.titles:
+    if pagename in env.titles or page is not None:
         title = unique_title(app, pagename, title)
         context["title"] = esc(title)
     meta = env.metadata.get(pagename, {})
 
     head = []
-    description = meta.get("description") or first_paragraph(doctree)
+    description = meta.get("description") or (page.description if page is not None else first_paragraph(doctree))
     if not description:
         description = app.config.html_title
     head.append(f'<meta name="description" content="{esc(description)}">')
@@ -571,7 +585,7 @@ def on_html_page_context(app, pagename, templatename, context, doctree) -> None:
 
     context["cd_feedback"] = feedback_link(app, pagename, title, meta, links[0][1] if links else "")
 
-    if doctree is not None:
+    if doctree is not None or page is not None:
         from .sphinxext import state_for
 
         context["cd_downloads"] = downloads_html(
@@ -582,7 +596,7 @@ def on_html_page_context(app, pagename, templatename, context, doctree) -> None:
         context["theme_announcement"] = esc(words["trainer_banner"])
 
     # the search index: filters and weighted names
-    if doctree is not None:
+    if doctree is not None or page is not None:
         from .sphinxext import state_for
 
         section = pagename.split("/")[0] if "/" in pagename else ""
@@ -671,10 +685,13 @@ def name_shards(app) -> dict[str, dict]:
     language = app.config.language or "en"
     kinds = ui(language)["kinds"]
     table = {}
-    for docname in env.found_docs:
-        if docname not in env.titles or not (Path(app.outdir) / f"{docname}.html").is_file():
+    titles = page_titles(app)
+    for docname in sorted(titles):
+        if not (Path(app.outdir) / f"{docname}.html").is_file():
             continue
-        title = unique_title(app, docname, env.titles[docname].astext().strip())
+        if docname not in env.found_docs and not docname.startswith(("id/", "def/")):
+            continue
+        title = unique_title(app, docname, titles[docname])
         section = docname.split("/")[0] if "/" in docname else ""
         names, kind = [], kinds.get(section, kinds[""])
         if section == "id":
@@ -741,7 +758,10 @@ def write_sitemap(app, exception) -> None:
         '<?xml version="1.0" encoding="UTF-8"?>',
         '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" xmlns:xhtml="http://www.w3.org/1999/xhtml">',
     ]
-    for docname in sorted(app.env.found_docs):
+    from .collect import route, titles_for
+
+    docnames = set(app.env.found_docs) | (set(titles_for(app)) if route(app) == "collect" else set())
+    for docname in sorted(docnames):
         if not (out / f"{docname}.html").is_file():
             continue
         lines.append(f"  <url><loc>{xml_escape(base + folders[language] + docname + '.html')}</loc>")

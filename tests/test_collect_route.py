@@ -1,0 +1,179 @@
+"""The collect route (citydiplo.site.collect) against the MyST route it replaces.
+
+While both routes exist (``citydiplo_entity_route`` in conf/conf.py), every
+entity and term page must read the same either way, in both languages, with
+the same layout around it: navigation, title, breadcrumbs, search filters and
+names. The fixture project is built four times (two routes × two languages,
+a few seconds each); :func:`test_real_site_reads_the_same_on_both_routes`
+compares every page of the real handbook (slow: one more real build).
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from citydiplo.site.build import BuildError, build_site
+from citydiplo.site.collect import MANIFEST
+
+from .conftest import make_project, set_entity_route
+
+TAG = re.compile(r"<[^>]+>")
+
+
+def text_of(fragment: str) -> str:
+    fragment = re.sub(r"<script\b.*?</script>", " ", fragment, flags=re.S)
+    return " ".join(html.unescape(TAG.sub(" ", fragment)).replace("\u00b6", "").split())
+
+
+def part(page: str, pattern: str) -> str:
+    match = re.search(pattern, page, re.S)
+    assert match, pattern
+    return match.group(1)
+
+
+def reading(path: Path) -> dict:
+    """What a reader and the search see of a page, as text."""
+    page = path.read_text(encoding="utf-8")
+    return {
+        "title": text_of(part(page, r"<title>(.*?)</title>")),
+        "article": text_of(part(page, r'<article[^>]*role="main"[^>]*>(.*?)</article>')),
+        "navigation": part(page, r'(<div class="sidebar-tree">.*?</div>)'),
+        "breadcrumbs": text_of(part(page, r'(<nav class="cd-breadcrumbs".*?</nav>)')),
+        "search": sorted(re.findall(r'data-pagefind-(?:filter|meta)="([^"]*)"', page)),
+        "toc": text_of(part(page, r'<div class="toc-tree">(.*?)</div>')) if "toc-tree" in page else "",
+        "head": sorted(re.findall(r'<link rel="alternate"[^>]*>|<script type="application/ld\+json">', page)),
+    }
+
+
+def compare_sites(old: Path, new: Path) -> int:
+    """Assert every entity and term page reads the same; return how many there are."""
+    count = 0
+    for folder in ("id", "def"):
+        old_pages = sorted(p.name for p in (old / folder).glob("*.html"))
+        new_pages = sorted(p.name for p in (new / folder).glob("*.html"))
+        assert old_pages == new_pages
+        for name in old_pages:
+            before, after = reading(old / folder / name), reading(new / folder / name)
+            for key in before:
+                assert before[key] == after[key], f"{folder}/{name}: {key} differs"
+            count += 1
+    return count
+
+
+@pytest.fixture(scope="module")
+def both_routes(tmp_path_factory):
+    sites = {}
+    for route in ("myst", "collect"):
+        project = make_project(tmp_path_factory.mktemp(route) / "repo")
+        set_entity_route(project, route)
+        for language in ("en", "de"):
+            sites[route, language] = build_site(project, language=language, jobs=1, status=io.StringIO())
+    return sites
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_entity_and_term_pages_read_the_same_on_both_routes(both_routes, language):
+    old, new = both_routes["myst", language], both_routes["collect", language]
+    assert compare_sites(old, new) >= 50
+    # the collect route writes no MyST page for them, and reads none
+    assert not list((new.parents[1] / "handbook" / "id").glob("*.md"))
+    assert (new / MANIFEST).is_file()
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_search_names_and_sitemap_are_the_same_on_both_routes(both_routes, language):
+    old, new = both_routes["myst", language], both_routes["collect", language]
+    shards = sorted(p.name for p in (old / "searchnames").glob("*.json"))
+    assert shards == sorted(p.name for p in (new / "searchnames").glob("*.json"))
+    for name in shards:
+        assert json.loads((old / "searchnames" / name).read_text()) == json.loads(
+            (new / "searchnames" / name).read_text()
+        ), name
+    entity_pages = [
+        page[0]
+        for name in shards
+        for page in json.loads((new / "searchnames" / name).read_text())["pages"]
+        if page[0].startswith("id/")
+    ]
+    assert entity_pages
+    if (old / "sitemap.xml").is_file():
+        assert (old / "sitemap.xml").read_text() == (new / "sitemap.xml").read_text()
+
+
+def test_prose_links_to_entity_pages_resolve_on_the_collect_route(both_routes):
+    new = both_routes["collect", "en"]
+    links = set()
+    for page in new.rglob("*.html"):
+        if page.parts[-2] in ("id", "def"):
+            continue
+        for href in re.findall(r'href="([^"#]*(?:id|def)/[^"#]*\.html)', page.read_text(encoding="utf-8")):
+            target = (page.parent / href).resolve()
+            assert target.is_file(), f"{page}: {href}"
+            links.add(href)
+    assert links
+
+
+def test_unknown_entity_in_prose_fails_the_build(project):
+    set_entity_route(project, "collect")
+    index = project.handbook_dir / "index.md"
+    index.write_text(index.read_text() + "\nSee {entity}`no-such-entity`.\n", encoding="utf-8")
+    errors = io.StringIO()
+    import contextlib
+
+    with contextlib.redirect_stderr(errors), pytest.raises(BuildError):
+        build_site(project, jobs=1, status=io.StringIO())
+    assert "unknown entity 'no-such-entity'" in errors.getvalue()
+
+
+def test_unchanged_pages_are_not_written_again(project):
+    """A rebuild writes no entity page; after one label changes, the pages that
+    show it are written again and show the new label, the others are not."""
+    set_entity_route(project, "collect")
+    site = build_site(project, jobs=1, status=io.StringIO())
+    pages = sorted((site / "id").glob("*.html")) + sorted((site / "def").glob("*.html"))
+    stamps = {p: p.stat().st_mtime_ns for p in pages}
+    log = io.StringIO()
+    build_site(project, jobs=1, status=log)
+    assert f"0 entity and term page(s) written, {len(pages)} unchanged" in log.getvalue()
+    assert {p: p.stat().st_mtime_ns for p in pages} == stamps
+
+    data = project.root / "vocab" / "data"
+    path = next(p for p in sorted(data.rglob("*.ttl")) if '"Mayors Mechanism"@en' in p.read_text())
+    path.write_text(path.read_text().replace('"Mayors Mechanism"@en', '"Mayors Mechanism Renamed"@en'))
+    log = io.StringIO()
+    build_site(project, jobs=1, status=log)
+    written = int(re.search(r"(\d+) entity and term page\(s\) written", log.getvalue()).group(1))
+    changed = [p for p in pages if p.stat().st_mtime_ns != stamps[p]]
+    assert 0 < written == len(changed) < len(pages)
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert ">Mayors Mechanism<" not in text, page
+        if "Mayors Mechanism Renamed" in text:
+            assert page in changed
+
+
+@pytest.mark.slow
+def test_real_site_reads_the_same_on_both_routes(real_build, english_site, tmp_path):
+    """Every entity and term page of the real handbook, English edition: the
+    site built by the session (MyST route) against one built on the collect route."""
+    import dataclasses
+    import shutil
+
+    root = tmp_path / "repo"
+    shutil.copytree(
+        real_build.root,
+        root,
+        ignore=shutil.ignore_patterns(".git", ".venv", "build", "__pycache__", "id", "def", "generated"),
+    )
+    from citydiplo.config import load_project
+
+    project = dataclasses.replace(load_project(root), build_dir=tmp_path / "build")
+    set_entity_route(project, "collect")
+    new = build_site(project, status=io.StringIO())
+    assert compare_sites(english_site, new) >= 500

@@ -1,0 +1,446 @@
+"""The ``collect`` route: entity and term pages written by Sphinx without a source.
+
+Entity (``id/<slug>``) and term (``def/<Name>``) pages are data put into a
+template; parsing them as MyST through docutils is most of the cost of a build
+at thousands of entities. On this route (``citydiplo_entity_route = "collect"``
+in ``conf/conf.py``; the default is ``"myst"``, the generated MyST pages) they
+are rendered from ``templates/html/`` straight into HTML and handed to Sphinx
+through the ``html-collect-pages`` event, the way Sphinx writes ``genindex`` and
+``search``: each page gets the theme's page layout (``page.html``: furo, the
+navigation, the breadcrumbs, the Pagefind body and filters of
+:mod:`citydiplo.site.theme`).
+
+What stays checked:
+
+- ``{entity}`slug` `` in prose: an unknown slug is a warning (an error under
+  ``-W``), as before; a known one is a ``pending_xref`` that
+  :func:`on_missing_reference` resolves to the page's address;
+- the other generated MyST pages (directories, glossary, timeline …) link
+  entity and term pages with ``{entity}`` and ``{vocab-term}`` roles
+  (:class:`~citydiplo.site.compile.Compiler` with ``links="role"``);
+- links from entity pages to other pages are relative links between pages of
+  this route, made from the graph (slugs checked by :mod:`citydiplo.paths`);
+- every value is printed through :func:`citydiplo.escape.html_finalize`.
+
+Only the ``html`` builder takes this route; other builders (EPUB, course packs,
+gettext) keep the MyST pages.
+
+**Incremental.** A page is handed to Sphinx only when what it shows changed:
+the hash of its body, title and head, and of everything around it that the
+layout shows (the titles and toctrees of all documents, the configuration, the
+templates), is kept in ``<outdir>/.citydiplo-pages.json``; a page whose hash
+is unchanged and whose file is in the output is not written again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+from docutils import nodes
+from sphinx import addnodes
+from sphinx.util import logging
+from sphinx.util.docutils import SphinxRole
+
+from ..escape import SLUG, TERM_NAME, Html, html_code, html_finalize, html_inline, html_join, html_text, myst_ident
+from ..graph.views import GraphView
+from .compile import Compiler, ucfirst
+
+logger = logging.getLogger(__name__)
+
+ROUTES = ("myst", "collect")
+#: Where the hashes of the pages written on this route are kept (in the output).
+MANIFEST = ".citydiplo-pages.json"
+#: Raised by Sphinx's page writer for a page's title permalink ("Link to this heading").
+PERMALINK = {"en": "Link to this heading", "de": "Link zu dieser Überschrift"}
+
+
+@dataclass
+class Page:
+    """One page of this route: its name (``id/<slug>``), title, body and what the theme needs."""
+
+    name: str
+    title: str
+    body: str
+    description: str
+    toc: str
+    names: list[str] = field(default_factory=list)
+
+    def digest(self, around: str) -> str:
+        data = json.dumps([around, self.name, self.title, self.body, self.description, self.toc], ensure_ascii=False)
+        return hashlib.sha256(data.encode()).hexdigest()
+
+
+class Ids:
+    """Section ids of one page, unique, made the way docutils makes them."""
+
+    def __init__(self, permalink: str = PERMALINK["en"]):
+        self.permalink = permalink
+        self.used: set[str] = set()
+        self.last = ""
+        self.sections: list[tuple[str, str]] = []
+
+    def make(self, title) -> str:
+        base = nodes.make_id(str(title)) or "section"
+        name, n = base, 0
+        while name in self.used:
+            n += 1
+            name = f"{base}-{n}"
+        self.used.add(name)
+        self.last = name
+        self.sections.append((name, str(title)))
+        return name
+
+    def heading(self, title) -> Html:
+        """A section's start and its heading (level 2), with its permalink."""
+        text = html_inline(title)
+        name = self.make(text)
+        return Html(
+            f'<section id="{name}">\n<h2>{text}<a class="headerlink" href="#{name}" '
+            f'title="{html_text(self.permalink)}">¶</a></h2>'
+        )
+
+
+def environment(highlight) -> jinja2.Environment:
+    """The HTML page templates' environment: every printed value goes through
+    :func:`~citydiplo.escape.html_finalize`; ``highlight(code, language)`` is
+    Sphinx's highlighter (it escapes the code)."""
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("citydiplo.site", "templates/html"),
+        autoescape=False,
+        finalize=html_finalize,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["h"] = html_inline
+    env.filters["ucfirst"] = ucfirst
+    env.filters["join"] = html_join
+    env.filters["ident"] = myst_ident
+    env.filters["code"] = html_code
+    env.filters["anchor"] = nodes.make_id
+    env.filters["highlight"] = lambda code, lang: Html(highlight(str(code), lang))
+    return env
+
+
+def plain_highlight(code: str, lang: str) -> str:
+    return f'<div class="highlight"><pre><span></span>{html_text(code)}</pre></div>\n'
+
+
+def toc_html(title: str, sections: list[tuple[str, str]]) -> str:
+    """The page's table of contents as Sphinx gives it to the theme (``toc``)."""
+    items = "".join(f'<li><a class="reference internal" href="#{html_text(i)}">{t}</a></li>\n' for i, t in sections[1:])
+    inner = f"<ul>\n{items}</ul>\n" if items else ""
+    return f'<ul>\n<li><a class="reference internal" href="#">{title}</a>{inner}</li>\n</ul>\n'
+
+
+def text_of(markup: str) -> str:
+    import html
+
+    return html.unescape(_TAG.sub("", markup))
+
+
+def description_of(text: str, limit: int = 160) -> str:
+    """The page's description: its definition, cut like :func:`citydiplo.site.theme.first_paragraph`."""
+    text = " ".join(str(text).split())
+    if len(text) < 40:
+        return ""
+    if len(text) > limit:
+        text = text[: limit - 1].rsplit(" ", 1)[0] + "…"
+    return text
+
+
+_TAG = re.compile(r"(<[^>]+>)")
+#: Elements whose text Sphinx's SmartQuotes transform treats as one run (a
+#: docutils TextElement); quotes are curled in context within each.
+_BLOCK = re.compile(r"^</?(p|dt|h1|h2|li|div|section|dl|dd|ul|pre)\b")
+
+
+def smarten(markup: str, language: str, action: str = "qDe") -> str:
+    """Curl quotes, make dashes and ellipses in HTML text as Sphinx's SmartQuotes
+    transform does on a parsed page (``smartquotes_action``), leaving tags, code
+    and preformatted text as they are."""
+    from docutils.utils.smartquotes import educate_tokens
+
+    out: list[str] = []
+    run: list[tuple[str, str]] = []
+    literal = 0
+
+    def flush():
+        out.extend(educate_tokens(run, attr=action, language=language))
+        run.clear()
+
+    for token in _TAG.split(markup):
+        if token.startswith("<"):
+            if _BLOCK.match(token):
+                flush()
+            name = token[1:].lstrip("/").split(" ", 1)[0].rstrip(">")
+            if name in ("code", "pre"):
+                literal += -1 if token.startswith("</") else 1
+            run.append(("tag", token))
+        elif token:
+            run.append(("literal" if literal else "plain", token))
+    flush()
+    return "".join(out)
+
+
+def same_folder(markup: str, folder: str) -> str:
+    """Links from a page in ``folder`` to pages in the same folder without the
+    detour (``../id/x.html`` → ``x.html``), as Sphinx writes them; only in
+    ``<a>`` tags (text never holds a raw ``<``)."""
+    return re.sub(r'(<a [^>]*?href=")\.\./' + folder + "/", r"\1", markup)
+
+
+def render_pages(view: GraphView, highlight=plain_highlight, smartquotes: str | None = "qDe") -> dict[str, Page]:
+    """Every entity and term page of ``view`` as HTML, by page name; with
+    ``smartquotes`` (Sphinx's ``smartquotes_action``, or None) quotes are curled."""
+
+    def smart(markup: str) -> str:
+        return Html(smarten(markup, view.lang, smartquotes)) if smartquotes else markup
+
+    compiler = Compiler(view)
+    env = environment(highlight)
+    lang = view.lang
+
+    def ui(key: str) -> Html:
+        return Html(html_text(view.ui(key)))
+
+    from sphinx.locale import admonitionlabels
+
+    common = {
+        "ui": ui,
+        "permalink": PERMALINK.get(lang, PERMALINK["en"]),
+        "warning": str(admonitionlabels["warning"]),
+    }
+    pages: dict[str, Page] = {}
+    entity_tpl = env.get_template("entity.html.j2")
+    for node in view.entities:
+        ctx = compiler.entity_context(node)
+        ids = Ids(common["permalink"])
+        body = same_folder(smart(entity_tpl.render(e=ctx, ids=ids, **common)), "id")
+        name = f"id/{myst_ident(ctx['slug'], SLUG)}"
+        title = smart(html_inline(ctx["label"]))
+        description = description_of(text_of(smart(html_inline(ctx["definition"]))))
+        pages[name] = Page(name, title, body, description, smart(toc_html(title, ids.sections)))
+    term_tpl = env.get_template("term.html.j2")
+    for term in view.terms:
+        ctx = compiler.term_context(term)
+        ids = Ids(common["permalink"])
+        body = same_folder(smart(term_tpl.render(t=ctx, ids=ids, **common)), "def")
+        name = f"def/{myst_ident(ctx['name'], TERM_NAME)}"
+        title = smart(html_inline(ctx["label"]))
+        description = description_of(text_of(smart(html_inline(ctx["definition"]))))
+        pages[name] = Page(name, title, body, description, smart(toc_html(title, ids.sections)))
+    return pages
+
+
+# ---------------------------------------------------------------- Sphinx
+def route(app) -> str:
+    """The route this build takes: ``collect`` only for the website builder."""
+    chosen = app.config.citydiplo_entity_route
+    return chosen if app.builder.name == "html" else "myst"
+
+
+def pages_for(app) -> dict[str, Page]:
+    """This build's pages (rendered once, on first use, in the main process)."""
+    from .sphinxext import state_for
+
+    state = state_for(app.env)
+    if state.collected is None:
+        highlighter = getattr(app.builder, "highlighter", None)
+        highlight = (
+            (lambda code, lang: highlighter.highlight_block(code, lang, linenos=False))
+            if highlighter is not None
+            else plain_highlight
+        )
+        state.collected = render_pages(state.view, highlight, smartquotes_action(app))
+    return state.collected
+
+
+def smartquotes_action(app) -> str | None:
+    """Sphinx's ``smartquotes_action`` if this build curls quotes, else None."""
+    config = app.config
+    excluded = config.smartquotes_excludes or {}
+    on = (
+        config.smartquotes
+        and app.builder.name not in excluded.get("builders", [])
+        and (config.language or "en") not in excluded.get("languages", [])
+    )
+    return config.smartquotes_action if on else None
+
+
+def titles_for(app) -> dict[str, str]:
+    """The titles (text) of this build's pages, without rendering the pages
+    (the theme needs them on every page, also in parallel writers)."""
+    from .sphinxext import state_for
+
+    state = state_for(app.env)
+    if state.collected_titles is None:
+        view, action = state.view, smartquotes_action(app)
+
+        def title(node) -> str:
+            text = html_inline(view.label(node))
+            return text_of(smarten(text, view.lang, action) if action else text)
+
+        titles = {f"id/{view.slug(node)}": title(node) for node in view.entities}
+        titles.update({f"def/{view.term_name(term)}": title(term) for term in view.terms})
+        state.collected_titles = titles
+    return state.collected_titles
+
+
+def collected(app, pagename: str) -> Page | None:
+    """The page of this route named ``pagename``, if this build writes one."""
+    if not pagename.startswith(("id/", "def/")) or not is_collected(app, pagename):
+        return None
+    return pages_for(app).get(pagename)
+
+
+def is_collected(app, pagename: str) -> bool:
+    """Whether this build writes ``pagename`` on this route (without rendering the pages)."""
+    return route(app) == "collect" and pagename in titles_for(app)
+
+
+def around_digest(app) -> str:
+    """What the layout around a page shows, besides the page: the titles and
+    toctrees of all documents (the navigation), the configuration, the
+    templates and this package's code."""
+    env = app.env
+    digest = hashlib.sha256()
+    digest.update(getattr(app.builder, "config_hash", "").encode())
+    digest.update(repr(sorted(app.config.html_theme_options.items())).encode())
+    for doc in sorted(env.titles):
+        digest.update(f"{doc}\0{env.titles[doc].astext()}\0".encode())
+    for doc in sorted(env.toctree_includes):
+        digest.update(f"{doc}\0{env.toctree_includes[doc]!r}\0".encode())
+    folders = [Path(app.confdir, p) for p in app.config.templates_path] + [Path(__file__).parent]
+    for folder in folders:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and path.suffix in (".html", ".j2", ".py", ".css", ".js", ".toml"):
+                digest.update(str(path).encode())
+                digest.update(path.read_bytes())
+    for folder in [Path(app.confdir, p) for p in app.config.html_static_path]:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                digest.update(str(path).encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def read_manifest(outdir: Path) -> dict[str, str]:
+    try:
+        data = json.loads((outdir / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def on_collect_pages(app):
+    """Hand Sphinx the pages whose hash changed (``html-collect-pages``)."""
+    if route(app) != "collect":
+        return
+    pages = pages_for(app)
+    outdir = Path(app.outdir)
+    around = around_digest(app)
+    old = read_manifest(outdir)
+    new: dict[str, str] = {}
+    written = 0
+    from .publish import page_head
+    from .sphinxext import state_for
+
+    view = state_for(app.env).view
+    for name in sorted(pages):
+        page = pages[name]
+        digest = page.digest(around + page_head(view, name))
+        new[name] = digest
+        if old.get(name) == digest and (outdir / f"{name}.html").is_file():
+            continue
+        written += 1
+        yield name, {"title": page.title, "body": page.body, "cd_toc": page.toc, "meta": {}}, "page.html"
+    app.builder._citydiplo_manifest = new
+    logger.info(f"citydiplo: {written} entity and term page(s) written, {len(pages) - written} unchanged")
+
+
+def on_build_finished(app, exception) -> None:
+    manifest = getattr(app.builder, "_citydiplo_manifest", None)
+    if exception is None and manifest is not None:
+        (Path(app.outdir) / MANIFEST).write_text(json.dumps(manifest, sort_keys=True, indent=0), encoding="utf-8")
+
+
+def on_page_context(app, pagename, templatename, context, doctree) -> None:
+    """After furo (which has no toc for a page without a source): put the page's toc back."""
+    toc = context.pop("cd_toc", None)
+    if toc is not None:
+        context["toc"] = toc
+        context["display_toc"] = True
+        context["furo_hide_toc"] = False
+
+
+def on_missing_reference(app, env, node, contnode):
+    """Resolve a link to a page of this route (an ``{entity}`` or ``{vocab-term}`` role)."""
+    if node.get("refdomain") != "std" or node.get("reftype") != "doc":
+        return None
+    target = node["reftarget"].lstrip("/")
+    if not is_collected(app, target):
+        return None
+    ref = nodes.reference("", "", internal=True, refuri=app.builder.get_relative_uri(node["refdoc"], target))
+    ref += contnode
+    return ref
+
+
+class VocabTermRole(SphinxRole):
+    """``{vocab-term}`Name` ``: a link to an ontology term's page, showing its label
+    (used by the generated MyST pages on the collect route)."""
+
+    def run(self):
+        from rdflib import URIRef
+
+        from .sphinxext import note_use, state_for
+
+        state = state_for(self.env)
+        name = self.text.strip()
+        term = URIRef(state.view.cd + name)
+        note_use(self.env, f"def:{name}")
+        if term not in state.view.terms:
+            logger.warning(
+                f"unknown term {name!r}: there is no cd:{name} in vocab/",
+                type="citydiplo",
+                subtype="link",
+                location=self.get_location(),
+            )
+            return [nodes.literal(self.rawtext, name)], []
+        label = state.view.label(term)
+        ref = addnodes.pending_xref(
+            "",
+            nodes.inline(label, label, classes=["std", "std-doc"]),
+            refdomain="std",
+            reftype="doc",
+            reftarget=f"/def/{name}",
+            refexplicit=True,
+            refwarn=True,
+            refdoc=self.env.docname,
+        )
+        return [ref], []
+
+
+def check_route(app, config) -> None:
+    if config.citydiplo_entity_route not in ROUTES:
+        from sphinx.errors import ConfigError
+
+        raise ConfigError(
+            f"citydiplo_entity_route is {config.citydiplo_entity_route!r}; it must be one of {', '.join(ROUTES)}"
+        )
+
+
+def setup(app) -> None:
+    app.add_config_value("citydiplo_entity_route", "myst", "env", types=[str])
+    app.connect("config-inited", check_route)
+    app.add_role("vocab-term", VocabTermRole())
+    app.connect("html-collect-pages", on_collect_pages)
+    app.connect("missing-reference", on_missing_reference)
+    app.connect("html-page-context", on_page_context, priority=650)
+    app.connect("build-finished", on_build_finished)
