@@ -33,7 +33,7 @@ citydiplo_root = str(ROOT)
 # How entity (id/) and term (def/) pages are made: "myst" (generated MyST pages,
 # read by Sphinx) or "collect" (HTML from templates, written through Sphinx's
 # html-collect-pages event without a docutils parse; citydiplo/site/collect.py)
-citydiplo_entity_route = "myst"
+citydiplo_entity_route = "collect"
 
 source_suffix = {".md": "markdown"}
 root_doc = "index"

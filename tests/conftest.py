@@ -6,6 +6,7 @@ import dataclasses
 import fcntl
 import io
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -35,8 +36,15 @@ def set_entity_route(project, route: str) -> None:
     "collect" (``citydiplo_entity_route`` in its conf/conf.py)."""
     conf = project.conf_dir / "conf.py"
     text = conf.read_text(encoding="utf-8")
-    assert 'citydiplo_entity_route = "myst"' in text
-    conf.write_text(text.replace('citydiplo_entity_route = "myst"', f'citydiplo_entity_route = "{route}"'), "utf-8")
+    text, count = re.subn(r'^citydiplo_entity_route = "\w+"$', f'citydiplo_entity_route = "{route}"', text, flags=re.M)
+    assert count == 1, conf
+    conf.write_text(text, "utf-8")
+
+
+def entity_route(project) -> str:
+    """The route the project's conf/conf.py chooses for entity and term pages."""
+    text = (project.conf_dir / "conf.py").read_text(encoding="utf-8")
+    return re.search(r'^citydiplo_entity_route = "(\w+)"$', text, flags=re.M).group(1)
 
 
 @pytest.fixture
