@@ -163,7 +163,8 @@ def test_interrupted_builds_keep_the_previous_output(sig, copy):
         proc.send_signal(sig)
         out, err = proc.communicate(timeout=120)
         assert "Traceback" not in out + err, err
-        if proc.returncode == 0:
+        # the build got to the end (the signal came while the process was exiting)
+        if proc.returncode == 0 or "site written to" in out + err:
             finished = outputs(copy)
             break
         stopped += 1

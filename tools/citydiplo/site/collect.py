@@ -321,12 +321,13 @@ def around_digest(app) -> str:
     for folder in folders:
         for path in sorted(folder.rglob("*")):
             if path.is_file() and path.suffix in (".html", ".j2", ".py", ".css", ".js", ".toml"):
-                digest.update(str(path).encode())
+                # relative: the same project in another folder gives the same digests
+                digest.update(path.relative_to(folder).as_posix().encode())
                 digest.update(path.read_bytes())
     for folder in [Path(app.confdir, p) for p in app.config.html_static_path]:
         for path in sorted(folder.rglob("*")):
             if path.is_file():
-                digest.update(str(path).encode())
+                digest.update(path.relative_to(folder).as_posix().encode())
                 digest.update(path.read_bytes())
     return digest.hexdigest()
 
