@@ -132,6 +132,33 @@ def test_search_snippets_come_from_the_index(page, served_sites):
     assert chunks and all(page_size(served_sites, chunk) < 16_000 for chunk in chunks), chunks
 
 
+@pytest.mark.parametrize(
+    ("edition", "query", "expected"),
+    [("", "Mayors Mechanism", "id/mayors-mechanism.html"), ("de", "Globales Flüchtlingsforum", "id/grf.html")],
+)
+def test_an_entry_is_found_by_name_not_by_full_text(page, served_sites, edition, query, expected):
+    """Entries (id/) and vocabulary terms (def/) are not in Pagefind's index,
+    which would grow with the graph; the name table finds them by their names."""
+    folder = f"{edition}/" if edition else ""
+    page.goto(f"{served_sites}{folder}search.html")
+    page.wait_for_function("document.documentElement.dataset.search === 'pagefind'")
+    urls = page.evaluate(
+        """async (query) => {
+            const pagefind = await import(new URL("pagefind/pagefind.js", location.href).href);
+            const found = await pagefind.search(query);
+            const data = await Promise.all(found.results.map(r => r.data()));
+            return {found: data.map(d => d.url)};
+        }""",
+        query,
+    )
+    assert urls["found"], f"Pagefind found no written page for {query!r}"
+    generated = [url for url in urls["found"] if "/id/" in url or "/def/" in url]
+    assert not generated, generated
+    links = pagefind_results(page, f"{served_sites}{folder}search.html?q={quote(query)}")
+    assert expected in [link.removeprefix(served_sites + folder) for link in links[:3]], links[:5]
+    assert not page.errors, page.errors
+
+
 def test_search_filters_narrow_on_the_page(page, served_sites):
     """Choosing a kind of page in the filter leaves only pages of that kind."""
     pagefind_results(page, f"{served_sites}search.html?q=pledge")

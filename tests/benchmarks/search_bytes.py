@@ -12,8 +12,9 @@ whole pages it fetched for snippets.
 
 ``--synthetic N`` first copies the site and adds N synthetic entity pages
 (an entity page with its names and text replaced by words of the site), then
-re-indexes it with Pagefind and adds the new names to the name table, to see
-how a first query grows with the size of the graph. With --append the table
+re-indexes it with Pagefind (which, as in the build, leaves entity pages out)
+and adds the new names to the name table, to see how a first query grows
+with the size of the graph. With --append the table
 is added to tests/benchmarks/RESULTS.md.
 """
 
@@ -44,25 +45,27 @@ def gz(data: bytes) -> int:
 
 
 def add_synthetic(site: Path, n: int) -> None:
-    """N more entity pages, built from a real one, indexed and named."""
+    """N more entity pages, built from a real one, named in the name table.
+
+    As in the build, entity pages are not in Pagefind's full-text index (no
+    ``data-pagefind-body``; ``theme.NAME_TABLE_ONLY``): Pagefind is run again
+    over the site and must leave them out; the name table gets their names."""
     sys.path.insert(0, str(ROOT / "tools"))
     from citydiplo.config import load_project
     from citydiplo.site.search import index_site
     from citydiplo.site.theme import CORRECTED_LENGTH, ENDS_DIR, NAMES_DIR, normalise, word_key
 
     model = (site / "id" / "mayors-mechanism.html").read_text(encoding="utf-8")
-    start, end = model.index("<div data-pagefind-body>"), model.index('<p class="cd-feedback">')
+    assert "data-pagefind-body" not in model, "entity pages are expected outside Pagefind's index"
+    article = model.index('<article role="main"')
+    start, end = model.index("<section", article), model.index('<p class="cd-feedback">')
     vocabulary = sorted(set(re.findall(r"\b[a-z]{4,12}\b", re.sub(r"<[^>]+>", " ", model))))
     rng = random.Random(5000)
     shards: dict[str, dict] = {}
     for i in range(n):
         name = f"Synthetic {rng.choice(vocabulary).title()} {rng.choice(vocabulary).title()} {i}"
         body = " ".join(rng.choice(vocabulary) for _ in range(250))
-        html = (
-            model[:start] + f'<div data-pagefind-body><span hidden data-pagefind-filter="kind:Synthetic"></span>'
-            f'<p hidden data-pagefind-weight="10" data-pagefind-meta="names">{name} ·</p>'
-            f"<section><h1>{name}</h1><p>{body}</p></section></div>" + model[end:]
-        )
+        html = model[:start] + f"<section><h1>{name}</h1><p>{body}</p></section>" + model[end:]
         slug = f"synthetic-{i:05d}"
         (site / "id" / f"{slug}.html").write_text(html, encoding="utf-8")
         # (the name table leaves out the title's own form, as the build does)

@@ -3,13 +3,22 @@
 ``citydiplo build`` calls :func:`index_site` on the finished Sphinx output
 (before it replaces the previous build), so every published site carries its
 index in ``pagefind/``. Pagefind indexes only what the page template marks
-with ``data-pagefind-body`` (the article, not the navigation), reads the
-filters and the weighted names that :mod:`citydiplo.site.theme` puts there,
-and splits the index into chunks (by word) and fragments (one per page), so a
-first query fetches the chunks of its words and the fragments of the results
-it shows, not the whole index (≈ 130–150 KB in all at today's size,
-``tests/benchmarks/search_bytes.py``). The search page falls back to Sphinx's
-own index where Pagefind cannot run (``file://``).
+with ``data-pagefind-body``: the article (not the navigation) of the written
+pages (modules, how-to guides, explanations, routes, reference and data
+pages), with the filters that :mod:`citydiplo.site.theme` puts there. The
+pages generated one per entry of the graph (``id/``) and per vocabulary term
+(``def/``) are not in the full-text index: it would grow with every entry
+(Pagefind keeps metadata per page, and the entries repeat the same words).
+They are found by their names instead, in both languages, through the name
+table (``searchnames/``, :func:`citydiplo.site.theme.name_shards`), which the
+search page asks first.
+
+Pagefind splits the index into chunks (by word) and fragments (one per page),
+so a first query fetches the chunks of its words and the fragments of the
+results it shows, not the whole index (``tests/benchmarks/search_bytes.py``
+measures it at today's size and with 5,000 synthetic entries; RESULTS.md).
+The search page falls back to Sphinx's own index where Pagefind cannot run
+(``file://``); that index still holds every page.
 
 Pagefind comes as a binary with the ``pagefind[extended]`` package; the
 extended build segments and stems German as well as English.

@@ -8,9 +8,11 @@ read by the template overrides in ``conf/_templates/``:
   switcher to the same page in the other edition, breadcrumbs;
 - the "Report a mistake" link, pre-filled with the page and its review date;
 - the trainer edition's banner;
-- what the Pagefind index needs: filters (kind of page, module, forum,
-  language) and the names of an entity in every language (searchable
-  metadata), and the name table the search page puts first;
+- what the Pagefind index needs: which pages it reads (the written pages;
+  not the entries ``id/`` and vocabulary terms ``def/``, which grow with the
+  graph) and their filters (kind of page, module, forum, language); and the
+  name table, which finds every page, entries and terms included, by its
+  title and names in every language, and which the search page puts first;
 - the Nu validator's complaint about Sphinx's sidebar captions
   (``role="heading"`` without ``aria-level``);
 - ``sitemap.xml`` at the end of the build.
@@ -264,6 +266,19 @@ def module_of(env, docname: str) -> str | None:
         index = f"modules/{parts[1]}/index"
         if index in env.titles:
             return env.titles[index].astext().strip()
+    return None
+
+
+#: sections whose pages are generated from the graph, one per entry or term:
+#: found by name only (the name table), not in Pagefind's full-text index
+NAME_TABLE_ONLY = frozenset({"id", "def"})
+
+
+def module_forum(view, folder: str, language: str) -> str | None:
+    """The forum a training module is about (``modules/<slug>/`` where ``id/<slug>`` is a forum)."""
+    node = view.node(folder)
+    if (node, RDF.type, URIRef(view.cd + "Forum")) in view.graph:
+        return view.label(node, language)
     return None
 
 
@@ -595,28 +610,26 @@ def on_html_page_context(app, pagename, templatename, context, doctree) -> None:
     if app.config.citydiplo_edition == "trainer":
         context["theme_announcement"] = esc(words["trainer_banner"])
 
-    # the search index: filters and weighted names
-    if doctree is not None or page is not None:
+    # the search index: filters and weighted names. Pages generated from the
+    # graph (entries, vocabulary terms) stay out of Pagefind's full-text index:
+    # they grow with the data, and the name table finds them by their names
+    # (write_names); the template marks only the other pages data-pagefind-body.
+    section = pagename.split("/")[0] if "/" in pagename else ""
+    if doctree is not None and section not in NAME_TABLE_ONLY:
         from .sphinxext import state_for
 
-        section = pagename.split("/")[0] if "/" in pagename else ""
         filters: dict[str, list[str]] = {"kind": [], "module": [], "forum": [], "language": []}
-        names: list[str] = []
-        kind = words["kinds"].get(section, words["kinds"][""])
-        if section == "id":
-            state = state_for(env)
-            names, forums, entity_kind = entity_facets(state.view, pagename.split("/", 1)[1], language)
-            filters["forum"] += forums
-            kind = entity_kind or kind
-        filters["kind"].append(kind)
+        filters["kind"].append(words["kinds"].get(section, words["kinds"][""]))
         module = module_of(env, pagename)
         if module:
             filters["module"].append(module)
+            forum = module_forum(state_for(env).view, pagename.split("/")[1], language)
+            if forum:
+                filters["forum"].append(forum)
         body = context.get("body", "")
         untranslated = "citydiplo-untranslated" in body
         filters["language"].append(LANGUAGE_NAMES.get("en" if untranslated else language, language))
         context["cd_pagefind_filters"] = [(key, value) for key, values in filters.items() for value in values]
-        context["cd_pagefind_names"] = names
 
 
 # ------------------------------------------------------------- best bets
