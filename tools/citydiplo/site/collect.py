@@ -218,24 +218,21 @@ def render_pages(view: GraphView, highlight=plain_highlight, smartquotes: str | 
         "warning": str(admonitionlabels["warning"]),
     }
     pages: dict[str, Page] = {}
-    entity_tpl = env.get_template("entity.html.j2")
-    for node in view.entities:
-        ctx = compiler.entity_context(node)
-        ids = Ids(common["permalink"])
-        body = same_folder(smart(entity_tpl.render(e=ctx, ids=ids, **common)), "id")
-        name = f"id/{myst_ident(ctx['slug'], SLUG)}"
-        title = smart(html_inline(ctx["label"]))
-        description = description_of(text_of(smart(html_inline(ctx["definition"]))))
-        pages[name] = Page(name, title, body, description, smart(toc_html(title, ids.sections)))
-    term_tpl = env.get_template("term.html.j2")
-    for term in view.terms:
-        ctx = compiler.term_context(term)
-        ids = Ids(common["permalink"])
-        body = same_folder(smart(term_tpl.render(t=ctx, ids=ids, **common)), "def")
-        name = f"def/{myst_ident(ctx['name'], TERM_NAME)}"
-        title = smart(html_inline(ctx["label"]))
-        description = description_of(text_of(smart(html_inline(ctx["definition"]))))
-        pages[name] = Page(name, title, body, description, smart(toc_html(title, ids.sections)))
+    # folder, template, its name for the context, the nodes, their context, the context key and rule of the file name
+    kinds = (
+        ("id", "entity.html.j2", "e", view.entities, compiler.entity_context, "slug", SLUG),
+        ("def", "term.html.j2", "t", view.terms, compiler.term_context, "name", TERM_NAME),
+    )
+    for folder, template_name, var, nodes_, context_of, key, rule in kinds:
+        template = env.get_template(template_name)
+        for node in nodes_:
+            ctx = context_of(node)
+            ids = Ids(common["permalink"])
+            body = same_folder(smart(template.render({var: ctx, "ids": ids, **common})), folder)
+            name = f"{folder}/{myst_ident(ctx[key], rule)}"
+            title = smart(html_inline(ctx["label"]))
+            description = description_of(text_of(smart(html_inline(ctx["definition"]))))
+            pages[name] = Page(name, title, body, description, smart(toc_html(title, ids.sections)))
     return pages
 
 
