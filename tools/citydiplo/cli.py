@@ -8,7 +8,6 @@ traceback.
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 from pathlib import Path
 
@@ -663,7 +662,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    code = main()
-    # the work is done and reported: a Ctrl-C while the interpreter exits changes nothing
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    sys.exit(code)
+    sys.exit(main())
