@@ -282,26 +282,16 @@ def module_forum(view, folder: str, language: str) -> str | None:
     return None
 
 
-def entity_facets(view, slug: str, language: str) -> tuple[list[str], list[str], str | None]:
-    """An entity's names (every language, alternative names) and the forums it belongs with, and its kind."""
+def entity_facets(view, slug: str, language: str) -> tuple[list[str], str | None]:
+    """An entity's names (every language, alternative names) and its kind, for the name table."""
     node = view.node(slug)
-    graph = view.graph
     names: list[str] = []
     for prop in (SKOS.prefLabel, SKOS.altLabel):
-        for value in graph.objects(node, prop):
+        for value in view.graph.objects(node, prop):
             if isinstance(value, Literal) and str(value) not in names:
                 names.append(str(value))
-    forum_class = URIRef(view.cd + "Forum")
-
-    def is_forum(thing) -> bool:
-        return isinstance(thing, URIRef) and (thing, RDF.type, forum_class) in graph
-
-    forums = [view.label(node, language)] if is_forum(node) else []
-    for thing in graph.objects(node):
-        if is_forum(thing) and view.label(thing, language) not in forums:
-            forums.append(view.label(thing, language))
     kind = view.kind(node)
-    return names, sorted(forums), (kind.title.get(language) or kind.title["en"]) if kind else None
+    return names, (kind.title.get(language) or kind.title["en"]) if kind else None
 
 
 def language_links(app, pagename: str) -> list[tuple[str, str, str]]:
@@ -708,7 +698,7 @@ def name_shards(app) -> dict[str, dict]:
         section = docname.split("/")[0] if "/" in docname else ""
         names, kind = [], kinds.get(section, kinds[""])
         if section == "id":
-            names, _forums, entity_kind = entity_facets(view, docname.split("/", 1)[1], language)
+            names, entity_kind = entity_facets(view, docname.split("/", 1)[1], language)
             kind = entity_kind or kind
         table[docname] = {"title": title, "names": [title, *names], "kind": kind}
     shards: dict[str, dict] = defaultdict(lambda: {"pages": [], "index": {}, "words": defaultdict(list)})
