@@ -118,6 +118,29 @@ def test_no_change_rebuild_equals_clean_build(copy, capsys):
     assert stable_outputs(copy) == clean_stable
 
 
+def test_a_build_exports_the_dump_once(copy, capsys, monkeypatch):
+    """The HTML build writes the dump into the site; build/dist is a copy of it, not a second export."""
+    from citydiplo.graph import export as export_module
+    from citydiplo.site import publish
+
+    calls = []
+
+    def counted(original):
+        def wrapper(*args, **kwargs):
+            calls.append(args[1] if len(args) > 1 else kwargs.get("out"))
+            return original(*args, **kwargs)
+
+        return wrapper
+
+    monkeypatch.setattr(publish, "export", counted(publish.export))
+    monkeypatch.setattr(export_module, "export", counted(export_module.export))
+    check(run(capsys, ["--root", str(copy), "build", "-j", "1"]), 0, None, "site written to")
+    assert len(calls) == 1, calls
+    site, dist = copy / "build" / "html" / "dist", copy / "build" / "dist"
+    for path in sorted(p for p in site.rglob("*") if p.is_file()):
+        assert (dist / path.relative_to(site)).read_bytes() == path.read_bytes(), path
+
+
 def test_removed_entity_leaves_no_page(copy, capsys):
     html = copy / "build" / "html" / "id"
     assert (html / "term-troika.html").is_file() and (html / "term-troika.ttl").is_file()

@@ -182,11 +182,12 @@ def set_route(repo: Path, route: str) -> None:
     """How the copy makes its entity and term pages (``citydiplo_entity_route``)."""
     conf = repo / "conf" / "conf.py"
     text = conf.read_text(encoding="utf-8")
-    assert 'citydiplo_entity_route = "myst"' in text
-    conf.write_text(text.replace('citydiplo_entity_route = "myst"', f'citydiplo_entity_route = "{route}"'), "utf-8")
+    text, count = re.subn(r'(?m)^citydiplo_entity_route = "\w+"', f'citydiplo_entity_route = "{route}"', text)
+    assert count == 1, "conf/conf.py sets citydiplo_entity_route once"
+    conf.write_text(text, "utf-8")
 
 
-def run_size(n: int, work: Path, jobs: str, baseline: bool, label: str = "", route: str = "myst") -> dict:
+def run_size(n: int, work: Path, jobs: str, baseline: bool, label: str = "", route: str = "collect") -> dict:
     res: dict = {"n": n, "label": label, "route": route, "load_before": load()}
     repo = copy_repo(work)
     set_route(repo, route)
@@ -310,7 +311,7 @@ def main(argv=None) -> int:
     parser.add_argument("--write", action="store_true", help="write the table into RESULTS.md")
     parser.add_argument("--note", default="", help="text put above the table")
     parser.add_argument("--label", default="", help="what code is measured (shown in the table)")
-    parser.add_argument("--route", default="myst", choices=("myst", "collect"), help="citydiplo_entity_route")
+    parser.add_argument("--route", default="collect", choices=("myst", "collect"), help="citydiplo_entity_route")
     parser.add_argument("--from-json", type=Path, nargs="*", help="only print (and --write) earlier results")
     args = parser.parse_args(argv)
     if args.from_json:

@@ -338,9 +338,9 @@ def cmd_build(project: Project, args) -> int:
         # The dump first, then the site: see citydiplo.site.build. The HTML
         # build has just written the same dump into the site (its dist/):
         # copy that one rather than export again.
-        from .site.publish import SITE_DUMPS
+        from .site.publish import SITE_DUMPS, dump_key
 
-        written = SITE_DUMPS.pop(str((site / "dist").resolve()), None)
+        written = SITE_DUMPS.pop(dump_key(site), None)
         dumped.append(copy_export(project, written) if written is not None else export(project))
 
     try:

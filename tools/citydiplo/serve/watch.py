@@ -181,7 +181,7 @@ class Preview:
     def build(self, changed: list[str] | None = None) -> bool:
         """Build the site; True when it succeeded (then it is served), False
         when it failed (the errors are printed; the last good build stays)."""
-        from ..site.publish import SITE_DUMPS
+        from ..site.publish import SITE_DUMPS, dump_key
 
         if changed:
             shown = ", ".join(self.project.rel(Path(p)) for p in changed[:3])
@@ -190,7 +190,7 @@ class Preview:
         started = time.perf_counter()
 
         def forget_dump(site: Path) -> None:  # the site's dump is not copied to build/dist here
-            SITE_DUMPS.pop(os.fspath((site / "dist").resolve()), None)
+            SITE_DUMPS.pop(dump_key(site), None)
 
         try:
             out = build_site(

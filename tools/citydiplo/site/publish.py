@@ -101,6 +101,11 @@ class PublishResult:
 SITE_DUMPS: dict[str, ExportResult] = {}
 
 
+def dump_key(site: Path) -> str:
+    """The key of a site's dump in :data:`SITE_DUMPS` (the site folder, resolved)."""
+    return str(Path(site).resolve())
+
+
 # ------------------------------------------------------------ descriptions
 def by_subject(triples: list[Triple]) -> dict:
     index: dict = defaultdict(list)
@@ -216,7 +221,7 @@ def write_site_files(project: Project, outdir: Path, files: list[Path] | None = 
         path = output_path(outdir, rel)
         (result.written if write_if_changed(path, content) else result.unchanged).append(path)
     result.dump = export(project, outdir / "dist", data=data)
-    SITE_DUMPS[str(outdir.resolve())] = result.dump
+    SITE_DUMPS[dump_key(outdir)] = result.dump
     return result
 
 
