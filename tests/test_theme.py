@@ -86,6 +86,27 @@ def test_search_index_and_name_table(sites):
     # navigation is not indexed: Pagefind reads only the article
     index = (participant / "index.html").read_text(encoding="utf-8")
     assert index.index("data-pagefind-body") > index.index('class="sidebar-drawer"')
+    # Pagefind is shown only the sections it indexes (search.pagefind_glob),
+    # and still indexes every page that has a body
+    with_body = [p for p in participant.rglob("*.html") if "data-pagefind-body" in p.read_text(encoding="utf-8")]
+    entry = json.loads((participant / "pagefind" / "pagefind-entry.json").read_text(encoding="utf-8"))
+    assert entry["languages"]["en"]["page_count"] == len(with_body) > 0
+
+
+def test_pagefind_is_shown_every_folder_but_the_name_table_sections(tmp_path):
+    from citydiplo.site.search import indexed_pages, pagefind_glob
+
+    for page in ("index.html", "how-to/a.html", "how-to/deep/b.html", "id/x.html", "def/Y.html", "pagefind/z.html"):
+        (tmp_path / page).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / page).write_text("<p>", encoding="utf-8")
+    assert pagefind_glob(tmp_path) == "{*.html,how-to/**/*.html}"
+    assert [p.relative_to(tmp_path).as_posix() for p in indexed_pages(tmp_path)] == [
+        "how-to/a.html",
+        "how-to/deep/b.html",
+        "index.html",
+    ]
+    (tmp_path / "odd {name}").mkdir()  # not safe inside a glob: Pagefind reads every page
+    assert pagefind_glob(tmp_path) == "**/*.{html}"
 
 
 def test_normalise_matches_the_search_page():

@@ -26,6 +26,7 @@ extended build segments and stems German as well as English.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -45,17 +46,48 @@ CHUNK_SIZE_VARIABLE = "PAGEFIND_UNSTABLE_INDEX_CHUNK_SIZE"
 TIMEOUT_S = 600
 
 
+#: sections whose pages are generated from the graph, one per entry or term:
+#: found by name only (the name table), not in Pagefind's full-text index
+#: (the page template gives them no ``data-pagefind-body``, and Pagefind is not
+#: even shown them: reading thousands of pages it would drop costs seconds)
+NAME_TABLE_ONLY = frozenset({"id", "def"})
+#: folder names that can go into Pagefind's glob as they are
+PLAIN_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
 class SearchIndexError(Exception):
     """Pagefind failed; the message carries its own explanation."""
 
 
-def pagefind_command(site: Path, language: str) -> list[str]:
+def skipped(site: Path, path: Path) -> bool:
+    """Whether Pagefind is not shown ``path`` (an entry or term page, or its own output)."""
+    top = path.relative_to(site).parts[0]
+    return top in NAME_TABLE_ONLY or top == BUNDLE
+
+
+def indexed_pages(site: Path) -> list[Path]:
+    """The HTML pages Pagefind reads: every page except the name-table sections."""
+    return sorted(path for path in site.rglob("*.html") if not skipped(site, path))
+
+
+def pagefind_glob(site: Path) -> str:
+    """Pagefind's ``--glob``: the pages at the top and every folder but the
+    name-table sections (Pagefind's default is every page, ``**/*.{html}``)."""
+    folders = sorted(p.name for p in Path(site).iterdir() if p.is_dir() and not skipped(site, p)) if site else []
+    if not all(PLAIN_NAME.match(name) for name in folders):
+        return "**/*.{html}"  # an unusual folder name: let Pagefind read every page (same index, slower)
+    return "{" + ",".join(["*.html", *(f"{name}/**/*.html" for name in folders)]) + "}"
+
+
+def pagefind_command(site: Path, language: str, glob: str = "**/*.{html}") -> list[str]:
     return [
         sys.executable,
         "-m",
         "pagefind",
         "--site",
         str(site),
+        "--glob",
+        glob,
         "--output-subdir",
         BUNDLE,
         # one index per edition: untranslated pages (marked lang="en" inside a
@@ -101,7 +133,7 @@ def index_site(project: Project, site: Path, language: str, builder: str = "html
     shutil.rmtree(bundle, ignore_errors=True)
     try:
         result = subprocess.run(
-            pagefind_command(site, language),
+            pagefind_command(site, language, pagefind_glob(site)),
             env=pagefind_environment(),
             capture_output=True,
             text=True,
@@ -128,12 +160,10 @@ def input_digest(site: Path, language: str) -> str:
     """A digest of the pages Pagefind indexes and of how it is called."""
     import hashlib
 
-    call = [*map(str, pagefind_command(Path("."), language)), f"{CHUNK_SIZE_VARIABLE}={INDEX_CHUNK_SIZE}"]
+    glob = pagefind_glob(site)
+    call = [*map(str, pagefind_command(Path("."), language, glob)), f"{CHUNK_SIZE_VARIABLE}={INDEX_CHUNK_SIZE}"]
     digest = hashlib.sha256(" ".join(call).encode())
-    bundle = site / BUNDLE
-    for path in sorted(site.rglob("*.html")):
-        if bundle in path.parents:
-            continue
+    for path in indexed_pages(site):
         digest.update(path.relative_to(site).as_posix().encode() + b"\0")
         digest.update(path.read_bytes())
     return digest.hexdigest()

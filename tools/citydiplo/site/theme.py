@@ -37,6 +37,7 @@ from rdflib.namespace import RDF, SKOS
 from sphinx.transforms.post_transforms import SphinxPostTransform
 
 from .. import __version__
+from .search import NAME_TABLE_ONLY
 
 LANGUAGE_NAMES = {"en": "English", "de": "Deutsch"}
 
@@ -267,11 +268,6 @@ def module_of(env, docname: str) -> str | None:
         if index in env.titles:
             return env.titles[index].astext().strip()
     return None
-
-
-#: sections whose pages are generated from the graph, one per entry or term:
-#: found by name only (the name table), not in Pagefind's full-text index
-NAME_TABLE_ONLY = frozenset({"id", "def"})
 
 
 def module_forum(view, folder: str, language: str) -> str | None:
