@@ -161,21 +161,34 @@ _TAG = re.compile(r"(<[^>]+>)")
 _BLOCK = re.compile(r"^</?(p|dt|h1|h2|li|div|section|dl|dd|ul|pre)\b")
 
 
+#: What SmartQuotes changes in a text under the actions q, d, D and e: quotes,
+#: backslash escapes, double hyphens and ellipses ("..." or ". . ."). A run of
+#: text without them comes back unchanged, so it is not handed to docutils.
+_EDUCABLE = re.compile(r"""['"\\`]|--|\.\.|\. \.""")
+
+
 def smarten(markup: str, language: str, action: str = "qDe") -> str:
     """Curl quotes, make dashes and ellipses in HTML text as Sphinx's SmartQuotes
     transform does on a parsed page (``smartquotes_action``), leaving tags, code
     and preformatted text as they are."""
     from docutils.utils.smartquotes import educate_tokens
 
+    tokens = _TAG.split(markup)  # text, tag, text, tag …, text
+    quick = set(action) <= set("qDde")
+    if quick and not _EDUCABLE.search("\0".join(tokens[::2])):
+        return markup  # no text to curl (most pages)
     out: list[str] = []
     run: list[tuple[str, str]] = []
     literal = 0
 
     def flush():
-        out.extend(educate_tokens(run, attr=action, language=language))
+        if quick and not any(kind == "plain" and _EDUCABLE.search(text) for kind, text in run):
+            out.extend(text for _kind, text in run)  # nothing to curl: educate_tokens would return it as it is
+        else:
+            out.extend(educate_tokens(run, attr=action, language=language))
         run.clear()
 
-    for token in _TAG.split(markup):
+    for token in tokens:
         if token.startswith("<"):
             if _BLOCK.match(token):
                 flush()
