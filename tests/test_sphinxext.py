@@ -172,6 +172,27 @@ def test_query_table_names_relations_and_drops_repeated_names(project):
     assert "www.w3.org/ns/org" not in table
 
 
+def test_a_long_query_answer_shows_its_first_rows_and_says_so(project, monkeypatch):
+    """A query table shows at most QUERY_ROWS rows, then how many there are and how to get them all."""
+    from citydiplo.site import sphinxext
+
+    (project.root / "vocab/queries/all-labels.rq").write_text(
+        "# title: Every label\n# description: A test query.\n"
+        "PREFIX skos: <http://www.w3.org/2004/02/skos/core#>\n"
+        "SELECT ?thing ?label WHERE { ?thing skos:prefLabel ?label } ORDER BY ?thing ?label\n"
+    )
+    index = project.handbook_dir / "index.md"
+    index.write_text(index.read_text() + "\n```{query} all-labels\n```\n")
+    monkeypatch.setattr(sphinxext, "QUERY_ROWS", 3)
+    html = (build(project) / "index.html").read_text()
+    table = html[html.index("Every label") :]
+    assert table[: table.index("</table>")].count("<tr") == 4  # the heading row and three rows
+    note = re.search(r'<p class="citydiplo-query-cut">(.*?)</p>', table, re.S).group(1)
+    total = int(re.search(r"of ([\d,]+) rows", note).group(1).replace(",", ""))
+    assert note.startswith("Only the first 3 of ") and total > 3
+    assert sphinxext.number(1094, "en") == "1,094" and sphinxext.number(1094, "de") == "1.094"
+
+
 def test_label_edit_rereads_only_pages_that_link_that_entry(project):
     """A page that only links entries is read again when one of their labels
     changes, not on every change of vocab/ (a page with a query still is)."""

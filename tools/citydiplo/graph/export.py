@@ -417,10 +417,55 @@ def canonical(triples: list[Triple]) -> list[Triple]:
     return sorted(result, key=lambda t: (str(t.subject), str(t.predicate), str(t.object)))
 
 
+@dataclass(frozen=True)
+class Published:
+    """The published graph of one state of ``vocab/``: made once per process
+    and state (:func:`published`), shared by the dump, the per-IRI files and
+    the query store of a build, which used to make it three times."""
+
+    #: the triples of the files, and those derived from them (:func:`read_triples`)
+    data: list[Triple]
+    #: the CSV tables (their sizes and checksums are part of the description)
+    csv_texts: dict[str, str]
+    #: the dataset's DCAT-AP / VoID description (:func:`description`)
+    description: list[Triple]
+    #: data and description, canonicalised and sorted (:func:`dump_graph`)
+    triples: list[Triple]
+
+
+#: the last :class:`Published` made in this process, under the digest of its input
+_LAST_PUBLISHED: list = []
+
+
+def published(project: Project, files: list[Path] | None = None) -> Published:
+    """The published graph of ``files`` (default: the content files of ``vocab/``).
+
+    Kept for the next call with the same input (the project's settings and the
+    bytes of every file), so one build makes it once; a changed file makes it again.
+    """
+    paths = list(files) if files is not None else content_files(project)
+    digest = hashlib.sha256(repr(project).encode())
+    for path in paths:
+        digest.update(str(path).encode() + b"\0")
+        try:
+            digest.update(Path(path).read_bytes())
+        except OSError:
+            digest.update(b"\1unreadable")  # read_triples reports it
+        digest.update(b"\0")
+    key = digest.hexdigest()
+    if _LAST_PUBLISHED and _LAST_PUBLISHED[0] == key:
+        return _LAST_PUBLISHED[1]
+    data = read_triples(project, paths)
+    csv_texts = tables(project, to_rdflib(data))
+    described = description(project, data, csv_texts)
+    result = Published(data, csv_texts, described, canonical(data + described))
+    _LAST_PUBLISHED[:] = [key, result]
+    return result
+
+
 def dump_graph(project: Project, files: list[Path] | None = None) -> list[Triple]:
     """Data triples plus their description, canonicalised and sorted."""
-    triples = read_triples(project, files)
-    return canonical(triples + description(project, triples))
+    return published(project, files).triples
 
 
 def to_rdflib(triples: list[Triple]) -> rdflib.Graph:
@@ -578,10 +623,9 @@ def checksums(folder: Path, names: list[str]) -> str:
     return "".join(f"{hashlib.sha256((folder / name).read_bytes()).hexdigest()}  {name}\n" for name in names)
 
 
-def write_dump(project: Project, folder: Path, data: list[Triple]) -> list[str]:
+def write_dump(project: Project, folder: Path, graph: Published) -> list[str]:
     """Write every dump file into ``folder`` (which exists); returns their names."""
-    csv_texts = tables(project, to_rdflib(data))
-    triples = canonical(data + description(project, data, csv_texts))
+    csv_texts, triples = graph.csv_texts, graph.triples
     files = []
     for suffix, _, _ in RDF_FILES:
         name = f"{DUMP_NAME}.{suffix}"
@@ -609,7 +653,7 @@ def version_dir(folder: Path, version: str) -> Path:
     return path
 
 
-def export(project: Project, out: Path | None = None, data: list[Triple] | None = None) -> ExportResult:
+def export(project: Project, out: Path | None = None, files: list[Path] | None = None) -> ExportResult:
     """Write the dump (RDF, CSV, ``SHA256SUMS``) into ``out`` (default ``build/dist``), atomically.
 
     The same files also go to ``out/<version>/`` (the release's ``owl:versionIRI``), and the
@@ -617,23 +661,24 @@ def export(project: Project, out: Path | None = None, data: list[Triple] | None 
     and ``citydiplo diff out/OLD out/NEW`` can compare them.
     """
     target = out or project.build_dir / "dist"
-    data = read_triples(project) if data is None else data
+    graph = published(project, files)
+    data = graph.data
     tmp = target.with_name(target.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    files = write_dump(project, tmp, data)
+    names = write_dump(project, tmp, graph)
     release = version_dir(tmp, project.version)
     if target.is_dir():
         for old in sorted(target.iterdir()):
             if old.is_dir() and VERSION_RE.match(old.name) and old.name != project.version:
                 shutil.copytree(old, tmp / old.name)
     release.mkdir()
-    for name in files:
+    for name in names:
         (release / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(tmp / name, release / name)
     in_files = sum(1 for line in (tmp / f"{DUMP_NAME}.nt").read_bytes().splitlines() if line.strip())
     replace_dir(tmp, target)
-    return ExportResult(directory=target, triples=len(set(data)), files=[target / f for f in files], in_files=in_files)
+    return ExportResult(directory=target, triples=len(set(data)), files=[target / f for f in names], in_files=in_files)
 
 
 def copy_export(project: Project, source: ExportResult, out: Path | None = None) -> ExportResult:

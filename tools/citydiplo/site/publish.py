@@ -39,7 +39,7 @@ from rdflib.namespace import DCTERMS, FOAF, ORG, OWL, RDF, RDFS, SKOS
 from ..config import Project
 from ..escape import script_json
 from ..files import write_if_changed
-from ..graph.export import NS, ExportResult, canonical, description, export, rdf_text, read_triples
+from ..graph.export import NS, ExportResult, canonical, description, export, published, rdf_text
 from ..graph.views import GraphView
 from ..paths import is_slug, is_term, output_path
 
@@ -168,8 +168,9 @@ def incoming(node, index: dict, objects: dict) -> list[Triple]:
     return out
 
 
-def documents(project: Project, data: list[Triple]) -> dict[str, bytes]:
-    """Every per-resource file of the site: ``{path below the site root: bytes}``."""
+def documents(project: Project, data: list[Triple], described: list[Triple] | None = None) -> dict[str, bytes]:
+    """Every per-resource file of the site: ``{path below the site root: bytes}``
+    (``described``: the dataset's description, if already made)."""
     index = by_subject(data)
     rdf_type = NamedNode(NS["rdf"] + "type")
     entities = sorted(
@@ -188,7 +189,7 @@ def documents(project: Project, data: list[Triple]) -> dict[str, bytes]:
         groups["def/" + node.value[len(project.def_ns) :]] = describe([node], index)
     ontology = [NamedNode(project.ontology_iri), *terms]
     groups["def"] = describe(ontology, index, labels=False)
-    groups["dataset"] = description(project, data)
+    groups["dataset"] = description(project, data) if described is None else described
     out = {}
     for name, triples in groups.items():
         if not _safe(name):
@@ -215,12 +216,12 @@ def write_site_files(project: Project, outdir: Path, files: list[Path] | None = 
 
     Files whose bytes are unchanged are left alone; the dump is replaced whole.
     """
-    data = read_triples(project, files)
+    graph = published(project, files)
     result = PublishResult()
-    for rel, content in sorted(documents(project, data).items()):
+    for rel, content in sorted(documents(project, graph.data, graph.description).items()):
         path = output_path(outdir, rel)
         (result.written if write_if_changed(path, content) else result.unchanged).append(path)
-    result.dump = export(project, outdir / "dist", data=data)
+    result.dump = export(project, outdir / "dist", files=files)
     SITE_DUMPS[dump_key(outdir)] = result.dump
     return result
 

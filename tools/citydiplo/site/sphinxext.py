@@ -163,6 +163,20 @@ def on_env_get_outdated(app, env, added, changed, removed):
     return sorted(outdated)
 
 
+def on_env_before_read_docs(app, env, docnames) -> None:
+    """Make the query store in the main process before Sphinx forks its readers
+    when a page to be read runs a query: the workers share it instead of each
+    making its own (seconds at thousands of entities)."""
+    for doc in docnames:
+        try:
+            text = Path(env.doc2path(doc)).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue  # Sphinx reports it when it reads the page
+        if "{query}" in text:
+            state_for(env).store  # noqa: B018 (made now, kept on the state)
+            return
+
+
 def shown_label(state: State, key: str) -> str | None:
     """The label a link to ``id:<slug>`` or ``def:<Name>`` shows now (None: no such entry)."""
     from rdflib import URIRef
@@ -412,6 +426,18 @@ def label_columns(variables: list[str]) -> dict[str, str]:
     return pairs
 
 
+#: Rows a query table shows. A longer answer (thousands of rows once the graph
+#: grows) is of no use to a reader as a web page and would make the page the
+#: slowest of the build; the note under the table says how to get all of it.
+QUERY_ROWS = 100
+
+
+def number(value: int, language: str) -> str:
+    """A whole number as a reader of ``language`` writes it (1,094; German 1.094)."""
+    text = f"{value:,}"
+    return text.replace(",", ".") if language == "de" else text
+
+
 class QueryDirective(SphinxDirective):
     """Render a query from ``vocab/queries/`` as a table of its results."""
 
@@ -456,13 +482,18 @@ class QueryDirective(SphinxDirective):
         head += self.row([nodes.Text(names.get(v) or humanise(v)) for v in shown])
         body = nodes.tbody()
         group += body
-        for values in rows:
+        for values in rows[:QUERY_ROWS]:
             cells = dict(zip(variables, values, strict=True))
             body += self.row([self.cell(cells[v], cells.get(named[v]) if v in named else None) for v in shown])
         if not rows:
             empty = state.view.ui("no_results")
             body += self.row([nodes.Text(empty)] + [nodes.Text("") for _ in shown[1:]])
-        return [table]
+        if len(rows) <= QUERY_ROWS:
+            return [table]
+        note = state.view.ui("query_rows_shown").format(
+            shown=number(QUERY_ROWS, state.language), total=number(len(rows), state.language)
+        )
+        return [table, nodes.paragraph(note, note, classes=["citydiplo-query-cut"])]
 
     @staticmethod
     def row(contents) -> nodes.row:
@@ -1024,6 +1055,7 @@ def setup(app):
     app.add_post_transform(KnowledgeCheckOptions)
     app.connect("builder-inited", on_builder_inited)
     app.connect("env-get-outdated", on_env_get_outdated)
+    app.connect("env-before-read-docs", on_env_before_read_docs)
     app.connect("env-purge-doc", on_env_purge_doc)
     app.connect("env-merge-info", on_env_merge_info)
     app.connect("doctree-read", on_doctree_read)
