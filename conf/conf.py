@@ -26,6 +26,7 @@ extensions = [
     "sphinx_design",
     "citydiplo.site.sphinxext",
     "citydiplo.site.navcache",  # furo's navigation once per folder of generated pages, not per page
+    "citydiplo.site.assetsums",  # the ?v= checksums of CSS and JS found once per build, not per page
     "citydiplo.site.theme",  # breadcrumbs, languages, feedback link, search filters, sitemap
     "citydiplo.print.builder",  # course packs (`citydiplo coursepack`) and the EPUB's print forms
 ]

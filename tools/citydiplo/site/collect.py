@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -359,21 +360,73 @@ def on_collect_pages(app):
     around = around_digest(app)
     old = read_manifest(outdir)
     new: dict[str, str] = {}
-    written = 0
     from .publish import page_head
     from .sphinxext import state_for
 
     view = state_for(app.env).view
+    todo: list[tuple[str, dict]] = []
     for name in sorted(pages):
         page = pages[name]
         digest = page.digest(around + page_head(view, name))
         new[name] = digest
         if old.get(name) == digest and (outdir / f"{name}.html").is_file():
             continue
-        written += 1
-        yield name, {"title": page.title, "body": page.body, "cd_toc": page.toc, "meta": {}}, "page.html"
+        todo.append((name, {"title": page.title, "body": page.body, "cd_toc": page.toc, "meta": {}}))
     app.builder._citydiplo_manifest = new
-    logger.info(f"citydiplo: {written} entity and term page(s) written, {len(pages) - written} unchanged")
+    processes = writers(app, len(todo))
+    if processes > 1:
+        write_in_parallel(app, todo, processes)
+    else:
+        for name, context in todo:
+            yield name, context, "page.html"
+    logger.info(f"citydiplo: {len(todo)} entity and term page(s) written, {len(pages) - len(todo)} unchanged")
+
+
+#: Below this many pages to write, forking writers costs more than it saves.
+PARALLEL_FROM = 200
+
+
+def writers(app, pages: int) -> int:
+    """How many processes write this build's collected pages (1: Sphinx writes them itself)."""
+    from sphinx.util.parallel import parallel_available
+
+    if pages < PARALLEL_FROM or not parallel_available or app.parallel <= 1:
+        return 1
+    return max(1, min(app.parallel, os.cpu_count() or 1))
+
+
+def write_in_parallel(app, todo: list[tuple[str, dict]], processes: int) -> None:
+    """Write the pages in ``processes`` forked writers, as Sphinx writes source pages with ``-j``.
+
+    Sphinx writes the pages of ``html-collect-pages`` one after another in the
+    main process: at thousands of entries that was the longest part of a full
+    build. Each writer is a fork of the main process and has everything a page
+    needs (the rendered bodies, the environment, the templates); the first page
+    of each folder is written here first, so that furo's navigation for the
+    folder (:mod:`citydiplo.site.navcache`) and the compiled templates are
+    inherited instead of made again by every writer. Warnings a writer logs are
+    passed back to the main process (and fail the build under ``-W``).
+    """
+    from sphinx.util.parallel import ParallelTasks
+
+    builder = app.builder
+    first: dict[str, int] = {}
+    for index, (name, _context) in enumerate(todo):
+        first.setdefault(name.rpartition("/")[0], index)
+    leaders = set(first.values())
+    for index in sorted(leaders):
+        builder.handle_page(todo[index][0], todo[index][1], "page.html")
+    rest = [item for index, item in enumerate(todo) if index not in leaders]
+
+    def write(chunk: list[tuple[str, dict]]) -> None:
+        for name, context in chunk:
+            builder.handle_page(name, context, "page.html")
+
+    tasks = ParallelTasks(processes)
+    size = max(1, -(-len(rest) // (processes * 4)))  # four chunks a writer: an even finish
+    for start in range(0, len(rest), size):
+        tasks.add_task(write, rest[start : start + size])
+    tasks.join()
 
 
 def on_build_finished(app, exception) -> None:
