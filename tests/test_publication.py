@@ -233,6 +233,41 @@ def test_entity_description_has_its_blank_nodes_and_the_labels_of_links(project)
     assert (cd.Forum, rdflib.RDF.type, rdflib.OWL.Class) in ontology
 
 
+def test_site_files_are_written_again_only_for_resources_whose_triples_changed(project, tmp_path):
+    """write_site_files keeps a digest per resource (publish.MANIFEST): an unchanged resource is not
+    serialised again, a changed label rewrites the files of the resources that show it, a missing file
+    or a changed package comes back; the result equals writing everything afresh."""
+    from citydiplo.graph.export import content_files
+    from citydiplo.site import publish
+
+    site = tmp_path / "site"
+    first = publish.write_site_files(project, site)
+    assert first.written and (site / publish.MANIFEST).is_file()
+    again = publish.write_site_files(project, site)
+    assert again.written == [] and set(again.unchanged) >= set(first.written) - set(site.glob("dist/**/*"))
+    # a label changes: the files of the entry and of the entries that show its label, and no others
+    path = next(f for f in content_files(project) if '"Mayors Mechanism"@en' in f.read_text(encoding="utf-8"))
+    path.write_text(path.read_text(encoding="utf-8").replace('"Mayors Mechanism"@en', '"Mayors Forum"@en'), "utf-8")
+    edited = publish.write_site_files(project, site)
+    names = {p.relative_to(site).as_posix().rsplit(".", 1)[0] for p in edited.written if "dist" not in p.parts}
+    assert "id/mayors-mechanism" in names and "id/gfmd" in names  # gfmd links it: its file carries the label
+    shown = {
+        n
+        for n, triples in publish.resource_groups(project, read_triples(project)).items()
+        if any('"Mayors Forum"@en' in str(t) for t in triples)
+    }
+    assert names - {"dataset"} == shown  # the dataset file: the checksums of the CSV tables changed
+    assert "Mayors Forum" in (site / "dist" / "citydiplo.ttl").read_text(encoding="utf-8")
+    # a file deleted by hand is written again
+    (site / "id" / "gfmd.jsonld").unlink()
+    assert site / "id" / "gfmd.jsonld" in publish.write_site_files(project, site).written
+    # the same bytes as writing everything into an empty folder
+    fresh = tmp_path / "fresh"
+    publish.write_site_files(project, fresh)
+    for file in sorted(p for p in fresh.rglob("*") if p.is_file() and p.name != publish.MANIFEST):
+        assert (site / file.relative_to(fresh)).read_bytes() == file.read_bytes(), file
+
+
 def test_built_site_links_and_embeds_the_data(site):
     project, out = site
     page = (out / "id/gfmd.html").read_text()

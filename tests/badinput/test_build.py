@@ -119,7 +119,8 @@ def test_no_change_rebuild_equals_clean_build(copy, capsys):
 
 
 def test_a_build_exports_the_dump_once(copy, capsys, monkeypatch):
-    """The HTML build writes the dump into the site; build/dist is a copy of it, not a second export."""
+    """The HTML build writes the dump into the site when vocab/ changed; build/dist is a copy of it,
+    not a second export."""
     from citydiplo.graph import export as export_module
     from citydiplo.site import publish
 
@@ -134,11 +135,20 @@ def test_a_build_exports_the_dump_once(copy, capsys, monkeypatch):
 
     monkeypatch.setattr(publish, "export", counted(publish.export))
     monkeypatch.setattr(export_module, "export", counted(export_module.export))
+    glossary = copy / "vocab" / "concepts" / "glossary.ttl"
+    glossary.write_text(glossary.read_text(encoding="utf-8").replace('"Side event"@en', '"Side meeting"@en'), "utf-8")
+    site, dist = copy / "build" / "html" / "dist", copy / "build" / "dist"
+    # vocab/ changed: one export, into the site; build/dist is a copy of it
     check(run(capsys, ["--root", str(copy), "build", "-j", "1"]), 0, None, "site written to")
     assert len(calls) == 1, calls
-    site, dist = copy / "build" / "html" / "dist", copy / "build" / "dist"
+    assert "Side meeting" in (dist / "citydiplo.ttl").read_text(encoding="utf-8")
     for path in sorted(p for p in site.rglob("*") if p.is_file()):
         assert (dist / path.relative_to(site)).read_bytes() == path.read_bytes(), path
+    # vocab/ unchanged: the site keeps the dump it has (publish.MANIFEST), nothing is exported
+    before = tree_digest(dist)
+    check(run(capsys, ["--root", str(copy), "build", "-j", "1"]), 0, None, "site written to")
+    assert len(calls) == 1, calls
+    assert tree_digest(dist) == before
 
 
 def test_removed_entity_leaves_no_page(copy, capsys):

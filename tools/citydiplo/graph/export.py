@@ -35,7 +35,7 @@ from pyoxigraph import (
     Triple,
 )
 
-from ..config import LANGUAGE_CODES, Project
+from ..config import CONFIG_NAME, LANGUAGE_CODES, Project
 from ..escape import csv_cell
 from ..files import replace_dir
 from ..paths import output_path
@@ -431,6 +431,8 @@ class Published:
     description: list[Triple]
     #: data and description, canonicalised and sorted (:func:`dump_graph`)
     triples: list[Triple]
+    #: the digest of the input (the project's settings and every file's bytes)
+    key: str = ""
 
 
 #: the last :class:`Published` made in this process, under the digest of its input
@@ -444,9 +446,13 @@ def published(project: Project, files: list[Path] | None = None) -> Published:
     bytes of every file), so one build makes it once; a changed file makes it again.
     """
     paths = list(files) if files is not None else content_files(project)
-    digest = hashlib.sha256(repr(project).encode())
+    # the same project in another folder has the same key (tests copy built projects)
+    settings = [project.name, project.version, project.licence, project.publisher, project.base_iri]
+    digest = hashlib.sha256(repr([*settings, project.languages, project.stale_after_days]).encode())
+    config = project.root / CONFIG_NAME
+    digest.update(config.read_bytes() if config.is_file() else b"")
     for path in paths:
-        digest.update(str(path).encode() + b"\0")
+        digest.update(project.rel(path).encode() + b"\0")
         try:
             digest.update(Path(path).read_bytes())
         except OSError:
@@ -458,7 +464,7 @@ def published(project: Project, files: list[Path] | None = None) -> Published:
     data = read_triples(project, paths)
     csv_texts = tables(project, to_rdflib(data))
     described = description(project, data, csv_texts)
-    result = Published(data, csv_texts, described, canonical(data + described))
+    result = Published(data, csv_texts, described, canonical(data + described), key)
     _LAST_PUBLISHED[:] = [key, result]
     return result
 

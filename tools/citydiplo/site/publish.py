@@ -24,6 +24,7 @@ has finished.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 from collections import defaultdict
@@ -168,9 +169,10 @@ def incoming(node, index: dict, objects: dict) -> list[Triple]:
     return out
 
 
-def documents(project: Project, data: list[Triple], described: list[Triple] | None = None) -> dict[str, bytes]:
-    """Every per-resource file of the site: ``{path below the site root: bytes}``
-    (``described``: the dataset's description, if already made)."""
+def resource_groups(project: Project, data: list[Triple], described: list[Triple] | None = None) -> dict[str, list]:
+    """The triples of every per-resource file (``id/<slug>``, ``def/<Name>``,
+    ``def``, ``dataset``), canonicalised (``described``: the dataset's
+    description, if already made)."""
     index = by_subject(data)
     rdf_type = NamedNode(NS["rdf"] + "type")
     entities = sorted(
@@ -190,16 +192,26 @@ def documents(project: Project, data: list[Triple], described: list[Triple] | No
     ontology = [NamedNode(project.ontology_iri), *terms]
     groups["def"] = describe(ontology, index, labels=False)
     groups["dataset"] = description(project, data) if described is None else described
+    return {name: canonical(triples) for name, triples in groups.items() if _safe(name)}
+
+
+def serialise(project: Project, name: str, triples: list) -> dict[str, bytes]:
+    """The files of one resource: ``{name.suffix: bytes}`` for every format."""
     out = {}
-    for name, triples in groups.items():
-        if not _safe(name):
-            continue
-        triples = canonical(triples)
-        for suffix, _ in FORMATS:
-            if suffix == "rdf":
-                out[f"{name}.rdf"] = pyoxigraph.serialize(triples, format=RdfFormat.RDF_XML)
-            else:
-                out[f"{name}.{suffix}"] = rdf_text(project, triples, suffix)
+    for suffix, _ in FORMATS:
+        if suffix == "rdf":
+            out[f"{name}.rdf"] = pyoxigraph.serialize(triples, format=RdfFormat.RDF_XML)
+        else:
+            out[f"{name}.{suffix}"] = rdf_text(project, triples, suffix)
+    return out
+
+
+def documents(project: Project, data: list[Triple], described: list[Triple] | None = None) -> dict[str, bytes]:
+    """Every per-resource file of the site: ``{path below the site root: bytes}``
+    (``described``: the dataset's description, if already made)."""
+    out = {}
+    for name, triples in resource_groups(project, data, described).items():
+        out.update(serialise(project, name, triples))
     return out
 
 
@@ -211,18 +223,73 @@ def _safe(name: str) -> bool:
     return (head == "id" and is_slug(rest)) or (head == "def" and is_term(rest))
 
 
+#: What the last build wrote into the site, kept in the site: the digest of
+#: each resource's triples and of the input of the dump (see write_site_files).
+MANIFEST = ".citydiplo-rdf.json"
+
+
+def code_digest() -> str:
+    """A digest of this package's code: files written by other code are written again."""
+    digest = hashlib.sha256()
+    package = Path(__file__).resolve().parents[1]
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 def write_site_files(project: Project, outdir: Path, files: list[Path] | None = None) -> PublishResult:
     """Write the per-resource RDF files and the dump (``dist/``) into a built site.
 
-    Files whose bytes are unchanged are left alone; the dump is replaced whole.
+    Incremental by content: the site keeps (:data:`MANIFEST`) the digest of
+    each resource's triples and of the dump's input. A resource whose triples
+    are unchanged and whose files are all there is not serialised again; the
+    dump is exported again only when ``vocab/`` changed (it is replaced whole).
+    A change of this package's code writes everything again.
     """
     graph = published(project, files)
     result = PublishResult()
-    for rel, content in sorted(documents(project, graph.data, graph.description).items()):
-        path = output_path(outdir, rel)
-        (result.written if write_if_changed(path, content) else result.unchanged).append(path)
-    result.dump = export(project, outdir / "dist", files=files)
+    try:
+        old = json.loads((outdir / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        old = {}
+    if not isinstance(old, dict) or old.get("code") != code_digest():
+        old = {}
+    known = old.get("resources") if isinstance(old.get("resources"), dict) else {}
+    resources: dict[str, str] = {}
+    for name, triples in sorted(resource_groups(project, graph.data, graph.description).items()):
+        digest = hashlib.sha256("\n".join(map(str, triples)).encode()).hexdigest()
+        resources[name] = digest
+        paths = [output_path(outdir, f"{name}.{suffix}") for suffix, _ in FORMATS]
+        if known.get(name) == digest and all(path.is_file() for path in paths):
+            result.unchanged += paths
+            continue
+        for rel, content in serialise(project, name, triples).items():
+            path = output_path(outdir, rel)
+            (result.written if write_if_changed(path, content) else result.unchanged).append(path)
+    dump = old.get("dump") if isinstance(old.get("dump"), dict) else {}
+    dist = outdir / "dist"
+    names = dump.get("files") if isinstance(dump.get("files"), list) else []
+    if dump.get("key") == graph.key and names and all(output_path(dist, name).is_file() for name in names):
+        result.dump = ExportResult(
+            directory=dist,
+            triples=int(dump.get("triples", 0)),
+            files=[output_path(dist, name) for name in names],
+            in_files=int(dump.get("in_files", 0)),
+        )
+    else:
+        result.dump = export(project, dist, files=files)
     SITE_DUMPS[dump_key(outdir)] = result.dump
+    manifest = {
+        "code": code_digest(),
+        "resources": resources,
+        "dump": {
+            "key": graph.key,
+            "triples": result.dump.triples,
+            "in_files": result.dump.in_files,
+            "files": [path.relative_to(dist).as_posix() for path in result.dump.files],
+        },
+    }
+    write_if_changed(outdir / MANIFEST, json.dumps(manifest, sort_keys=True, indent=0))
     return result
 
 
