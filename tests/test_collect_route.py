@@ -131,17 +131,29 @@ def test_unknown_entity_in_prose_fails_the_build(project):
     assert "unknown entity 'no-such-entity'" in errors.getvalue()
 
 
-def test_unchanged_pages_are_not_written_again(project):
-    """A rebuild writes no entity page; after one label changes, the pages that
-    show it are written again and show the new label, the others are not."""
+def test_unchanged_pages_are_not_written_again(project, monkeypatch):
+    """A rebuild writes no entity page, and renders none when nothing they are made of changed;
+    after one label changes, the pages that show it are written again and show the new label,
+    the others are not."""
+    from citydiplo.site import collect, publish
+
     set_entity_route(project, "collect")
     site = build_site(project, jobs=1, status=io.StringIO())
     pages = sorted((site / "id").glob("*.html")) + sorted((site / "def").glob("*.html"))
     stamps = {p: p.stat().st_mtime_ns for p in pages}
+    rendered = []
+    render = collect.render_pages
+    monkeypatch.setattr(collect, "render_pages", lambda *a, **k: rendered.append(1) or render(*a, **k))
     log = io.StringIO()
     build_site(project, jobs=1, status=log)
     assert f"0 entity and term page(s) written, {len(pages)} unchanged" in log.getvalue()
     assert {p: p.stat().st_mtime_ns for p in pages} == stamps
+    assert rendered == []  # vocab/, layout, code and settings unchanged: nothing to render
+    # other code (a template, a UI string) renders every page again, and writes only what differs
+    monkeypatch.setattr(publish, "code_digest", lambda: "other code")
+    log = io.StringIO()
+    build_site(project, jobs=1, status=log)
+    assert rendered == [1] and f"0 entity and term page(s) written, {len(pages)} unchanged" in log.getvalue()
 
     data = project.root / "vocab" / "data"
     path = next(p for p in sorted(data.rglob("*.ttl")) if '"Mayors Mechanism"@en' in p.read_text())

@@ -48,6 +48,7 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxRole
 
 from ..escape import SLUG, TERM_NAME, Html, html_code, html_finalize, html_inline, html_join, html_text, myst_ident
+from ..files import write_if_changed
 from ..graph.views import GraphView
 from .compile import Compiler, ucfirst
 
@@ -343,7 +344,12 @@ def around_digest(app) -> str:
     return digest.hexdigest()
 
 
+#: The manifest's entry for everything the pages are made from (not a page).
+INPUTS_KEY = "#inputs"
+
+
 def read_manifest(outdir: Path) -> dict[str, str]:
+    """The pages' digests the last build wrote (with :data:`INPUTS_KEY`)."""
     try:
         data = json.loads((outdir / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -351,14 +357,37 @@ def read_manifest(outdir: Path) -> dict[str, str]:
     return data if isinstance(data, dict) else {}
 
 
+def inputs_digest(app, around: str) -> str:
+    """What every page of this route is made from: ``vocab/`` (its files'
+    bytes, the edition and language), the layout around the pages, and
+    whether quotes are curled. Unchanged, no page can have changed."""
+    from ..config import CONFIG_NAME
+    from .publish import code_digest
+    from .sphinxext import state_for
+
+    state = state_for(app.env)
+    config = state.project.root / CONFIG_NAME
+    settings = hashlib.sha256(config.read_bytes() if config.is_file() else b"").hexdigest()
+    key = [state.vocab_hash, around, code_digest(), settings, str(smartquotes_action(app))]
+    return hashlib.sha256(json.dumps(key).encode()).hexdigest()
+
+
 def on_collect_pages(app):
     """Hand Sphinx the pages whose hash changed (``html-collect-pages``)."""
     if route(app) != "collect":
         return
-    pages = pages_for(app)
     outdir = Path(app.outdir)
     around = around_digest(app)
     old = read_manifest(outdir)
+    inputs = inputs_digest(app, around)
+    kept = {name: digest for name, digest in old.items() if name != INPUTS_KEY}
+    if old.get(INPUTS_KEY) == inputs and all((outdir / f"{name}.html").is_file() for name in kept):
+        # nothing they are made from changed: no page is rendered (a no-change rebuild)
+        app.builder._citydiplo_manifest = kept
+        app.builder._citydiplo_inputs = inputs
+        logger.info(f"citydiplo: 0 entity and term page(s) written, {len(kept)} unchanged")
+        return
+    pages = pages_for(app)
     new: dict[str, str] = {}
     from .publish import page_head
     from .sphinxext import state_for
@@ -373,6 +402,7 @@ def on_collect_pages(app):
             continue
         todo.append((name, {"title": page.title, "body": page.body, "cd_toc": page.toc, "meta": {}}))
     app.builder._citydiplo_manifest = new
+    app.builder._citydiplo_inputs = inputs
     processes = writers(app, len(todo))
     if processes > 1:
         write_in_parallel(app, todo, processes)
@@ -432,7 +462,8 @@ def write_in_parallel(app, todo: list[tuple[str, dict]], processes: int) -> None
 def on_build_finished(app, exception) -> None:
     manifest = getattr(app.builder, "_citydiplo_manifest", None)
     if exception is None and manifest is not None:
-        (Path(app.outdir) / MANIFEST).write_text(json.dumps(manifest, sort_keys=True, indent=0), encoding="utf-8")
+        data = {**manifest, INPUTS_KEY: getattr(app.builder, "_citydiplo_inputs", "")}
+        write_if_changed(Path(app.outdir) / MANIFEST, json.dumps(data, sort_keys=True, indent=0))
 
 
 def on_page_context(app, pagename, templatename, context, doctree) -> None:

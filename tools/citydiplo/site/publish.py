@@ -228,12 +228,18 @@ def _safe(name: str) -> bool:
 MANIFEST = ".citydiplo-rdf.json"
 
 
+#: What the package is made of besides its data: code, templates, UI strings.
+CODE_SUFFIXES = (".py", ".toml", ".j2", ".html", ".css", ".js")
+
+
 def code_digest() -> str:
-    """A digest of this package's code: files written by other code are written again."""
+    """A digest of this package's code, templates and strings: what other
+    code wrote is written again."""
     digest = hashlib.sha256()
     package = Path(__file__).resolve().parents[1]
-    for path in sorted(package.rglob("*.py")):
-        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
+    for path in sorted(package.rglob("*")):
+        if path.suffix in CODE_SUFFIXES and path.is_file() and "__pycache__" not in path.parts:
+            digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 
