@@ -9,6 +9,8 @@ pages of entities that no longer exist, so Sphinx rebuilds only what changed.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -868,6 +870,57 @@ def sync(pages: dict[str, str], handbook: Path) -> CompileResult:
             if path.is_file() and not path.is_symlink() and path.resolve() not in wanted:
                 path.unlink()
                 result.deleted.append(path)
+    return result
+
+
+def compile_key(project: Project, route: str, language: str, edition: str) -> str:
+    """What the generated pages are made from: every file below ``vocab/``
+    (data, queries, releases), the package's code, templates and strings,
+    ``conf/citydiplo.toml``, the route, the language, the edition and the
+    build date (the page of upcoming events)."""
+    from ..config import CONFIG_NAME
+    from ..graph.views import today
+    from .publish import code_digest
+
+    digest = hashlib.sha256(json.dumps([route, language, edition, str(today()), code_digest()]).encode())
+    config = project.root / CONFIG_NAME
+    digest.update(config.read_bytes() if config.is_file() else b"")
+    for path in sorted(project.vocab_dir.rglob("*")):
+        if path.is_file():
+            digest.update(path.relative_to(project.vocab_dir).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def generated_files(handbook: Path) -> dict[str, str]:
+    """The generated pages now in ``handbook``: ``{relative path: sha256}``."""
+    found = {}
+    for folder in GENERATED_DIRS:
+        base = handbook / folder
+        if base.is_symlink() or not base.is_dir():
+            continue
+        for path in base.rglob("*"):
+            if path.is_file() and not path.is_symlink():
+                found[path.relative_to(handbook).as_posix()] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return found
+
+
+def compile_if_changed(view: GraphView, route: str, handbook: Path, stamp: Path, key: str) -> CompileResult | None:
+    """Compile and :func:`sync` the generated pages, unless the last compile
+    recorded in ``stamp`` had the same ``key`` (:func:`compile_key`) and its
+    pages are in ``handbook`` as it wrote them (then None: nothing to do).
+
+    Rendering every directory, the timeline and the release notes from the
+    graph took seconds at thousands of entities on every build, also when
+    nothing had changed."""
+    try:
+        last = json.loads(stamp.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        last = {}
+    if isinstance(last, dict) and last.get("key") == key and last.get("files") == generated_files(handbook):
+        return None
+    result = sync(compile_pages(view, route), handbook)
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    write_if_changed(stamp, json.dumps({"key": key, "files": generated_files(handbook)}, sort_keys=True, indent=0))
     return result
 
 

@@ -41,7 +41,7 @@ from ..graph.views import GraphView
 from . import dates
 from .checks import setup_checks
 from .citymap import city_map_figure
-from .compile import GENERATED_DIRS, compile_pages, sync
+from .compile import GENERATED_DIRS, compile_if_changed, compile_key
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +108,10 @@ def vocab_digest(project: Project, edition: str, language: str) -> str:
     return digest.hexdigest()
 
 
+#: Kept with the doctrees: what the generated pages of the last build were made from.
+COMPILE_STAMP = "citydiplo-compiled.json"
+
+
 # ----------------------------------------------------------------- events
 def on_builder_inited(app) -> None:
     config = app.config
@@ -136,11 +140,17 @@ def on_builder_inited(app) -> None:
     if config.citydiplo_compile:
         from .collect import route
 
-        result = sync(compile_pages(view, route(app)), Path(app.srcdir))
-        logger.info(
-            f"citydiplo: {len(result.written)} generated page(s) written, {len(result.unchanged)} unchanged, "
-            f"{len(result.deleted)} deleted"
-        )
+        chosen = route(app)
+        key = compile_key(project, chosen, language, config.citydiplo_edition)
+        stamp = Path(app.doctreedir) / COMPILE_STAMP
+        result = compile_if_changed(view, chosen, Path(app.srcdir), stamp, key)
+        if result is None:
+            logger.info("citydiplo: generated pages unchanged (vocab/ and the code are as at the last build)")
+        else:
+            logger.info(
+                f"citydiplo: {len(result.written)} generated page(s) written, {len(result.unchanged)} unchanged, "
+                f"{len(result.deleted)} deleted"
+            )
 
 
 def on_env_get_outdated(app, env, added, changed, removed):
