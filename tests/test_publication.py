@@ -233,7 +233,7 @@ def test_entity_description_has_its_blank_nodes_and_the_labels_of_links(project)
     assert (cd.Forum, rdflib.RDF.type, rdflib.OWL.Class) in ontology
 
 
-def test_site_files_are_written_again_only_for_resources_whose_triples_changed(project, tmp_path):
+def test_site_files_are_written_again_only_for_resources_whose_triples_changed(project, tmp_path, monkeypatch):
     """write_site_files keeps a digest per resource (publish.MANIFEST): an unchanged resource is not
     serialised again, a changed label rewrites the files of the resources that show it, a missing file
     or a changed package comes back; the result equals writing everything afresh."""
@@ -243,8 +243,12 @@ def test_site_files_are_written_again_only_for_resources_whose_triples_changed(p
     site = tmp_path / "site"
     first = publish.write_site_files(project, site)
     assert first.written and (site / publish.MANIFEST).is_file()
+    made = publish.published
+    monkeypatch.setattr(publish, "published", lambda *a: pytest.fail("vocab/ unchanged: nothing to parse"))
     again = publish.write_site_files(project, site)
     assert again.written == [] and set(again.unchanged) >= set(first.written) - set(site.glob("dist/**/*"))
+    assert again.dump.files == first.dump.files and again.dump.triples == first.dump.triples
+    monkeypatch.setattr(publish, "published", made)
     # a label changes: the files of the entry and of the entries that show its label, and no others
     path = next(f for f in content_files(project) if '"Mayors Mechanism"@en' in f.read_text(encoding="utf-8"))
     path.write_text(path.read_text(encoding="utf-8").replace('"Mayors Mechanism"@en', '"Mayors Forum"@en'), "utf-8")

@@ -446,6 +446,21 @@ def published(project: Project, files: list[Path] | None = None) -> Published:
     bytes of every file), so one build makes it once; a changed file makes it again.
     """
     paths = list(files) if files is not None else content_files(project)
+    key = published_key(project, paths)
+    if _LAST_PUBLISHED and _LAST_PUBLISHED[0] == key:
+        return _LAST_PUBLISHED[1]
+    data = read_triples(project, paths)
+    csv_texts = tables(project, to_rdflib(data))
+    described = description(project, data, csv_texts)
+    result = Published(data, csv_texts, described, canonical(data + described), key)
+    _LAST_PUBLISHED[:] = [key, result]
+    return result
+
+
+def published_key(project: Project, files: list[Path] | None = None) -> str:
+    """The digest of what :func:`published` makes the graph from: the
+    project's settings and every file's name and bytes (cheap: no parsing)."""
+    paths = list(files) if files is not None else content_files(project)
     # the same project in another folder has the same key (tests copy built projects)
     settings = [project.name, project.version, project.licence, project.publisher, project.base_iri]
     digest = hashlib.sha256(repr([*settings, project.languages, project.stale_after_days]).encode())
@@ -458,15 +473,7 @@ def published(project: Project, files: list[Path] | None = None) -> Published:
         except OSError:
             digest.update(b"\1unreadable")  # read_triples reports it
         digest.update(b"\0")
-    key = digest.hexdigest()
-    if _LAST_PUBLISHED and _LAST_PUBLISHED[0] == key:
-        return _LAST_PUBLISHED[1]
-    data = read_triples(project, paths)
-    csv_texts = tables(project, to_rdflib(data))
-    described = description(project, data, csv_texts)
-    result = Published(data, csv_texts, described, canonical(data + described), key)
-    _LAST_PUBLISHED[:] = [key, result]
-    return result
+    return digest.hexdigest()
 
 
 def dump_graph(project: Project, files: list[Path] | None = None) -> list[Triple]:

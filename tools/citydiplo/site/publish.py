@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import os
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +41,7 @@ from rdflib.namespace import DCTERMS, FOAF, ORG, OWL, RDF, RDFS, SKOS
 from ..config import Project
 from ..escape import script_json
 from ..files import write_if_changed
-from ..graph.export import NS, ExportResult, canonical, description, export, published, rdf_text
+from ..graph.export import NS, ExportResult, canonical, description, export, published, published_key, rdf_text
 from ..graph.views import GraphView
 from ..paths import is_slug, is_term, output_path
 
@@ -243,6 +244,26 @@ def code_digest() -> str:
     return digest.hexdigest()
 
 
+def unchanged_site_files(project: Project, outdir: Path, files, old: dict) -> tuple[list[Path], ExportResult] | None:
+    """The files and the dump the last build wrote, if ``vocab/`` is as it was
+    then (:func:`~citydiplo.graph.export.published_key`) and every file is
+    still there; else None. A no-change rebuild then neither parses the data
+    nor serialises anything."""
+    dump = old.get("dump") if isinstance(old.get("dump"), dict) else {}
+    resources = old.get("resources") if isinstance(old.get("resources"), dict) else {}
+    names = dump.get("files") if isinstance(dump.get("files"), list) else []
+    if not (resources and names and dump.get("key") == published_key(project, files)):
+        return None
+    dist = outdir / "dist"
+    dump_files = [dist / str(name) for name in names]
+    site_files = [outdir / f"{name}.{suffix}" for name in resources for suffix, _ in FORMATS]
+    # only looked at, never written: a plain existence test is enough (no resolving)
+    if not all(os.path.isfile(path) for path in [*dump_files, *site_files]):
+        return None
+    kept = ExportResult(dist, int(dump.get("triples", 0)), dump_files, int(dump.get("in_files", 0)))
+    return site_files, kept
+
+
 def write_site_files(project: Project, outdir: Path, files: list[Path] | None = None) -> PublishResult:
     """Write the per-resource RDF files and the dump (``dist/``) into a built site.
 
@@ -252,7 +273,6 @@ def write_site_files(project: Project, outdir: Path, files: list[Path] | None = 
     dump is exported again only when ``vocab/`` changed (it is replaced whole).
     A change of this package's code writes everything again.
     """
-    graph = published(project, files)
     result = PublishResult()
     try:
         old = json.loads((outdir / MANIFEST).read_text(encoding="utf-8"))
@@ -260,6 +280,12 @@ def write_site_files(project: Project, outdir: Path, files: list[Path] | None = 
         old = {}
     if not isinstance(old, dict) or old.get("code") != code_digest():
         old = {}
+    unchanged = unchanged_site_files(project, outdir, files, old)
+    if unchanged is not None:  # vocab/ and the code as at the last build, every file there: nothing to do
+        result.unchanged, result.dump = unchanged
+        SITE_DUMPS[dump_key(outdir)] = result.dump
+        return result
+    graph = published(project, files)
     known = old.get("resources") if isinstance(old.get("resources"), dict) else {}
     resources: dict[str, str] = {}
     for name, triples in sorted(resource_groups(project, graph.data, graph.description).items()):
