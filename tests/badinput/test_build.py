@@ -151,6 +151,32 @@ def test_a_build_exports_the_dump_once(copy, capsys, monkeypatch):
     assert tree_digest(dist) == before
 
 
+def test_a_rebuild_validates_again_only_what_changed(copy, capsys, monkeypatch):
+    """vocab/ as the last successful build saw it is not validated again; any change to it is, and
+    a violation the change brings in still stops the build with its place."""
+    from citydiplo.site import build
+
+    checked = []
+    real = build.validate
+    monkeypatch.setattr(build, "validate", lambda vocab: checked.append(1) or real(vocab))
+    # the copy's build/ comes from a build of the same vocab/ (in another folder): not checked again
+    check(run(capsys, ["--root", str(copy), "build", "-j", "1"]), 0, None, "site written to")
+    assert checked == []
+    (copy / "build" / build.VALID_STAMP).unlink()
+    check(run(capsys, ["--root", str(copy), "build", "-j", "1"]), 0, None, "site written to")
+    assert checked == [1]
+    check(run(capsys, ["--root", str(copy), "build", "-j", "1"]), 0, None, "site written to")
+    assert checked == [1]
+    glossary = copy / "vocab" / "concepts" / "glossary.ttl"
+    text = glossary.read_text(encoding="utf-8")
+    glossary.write_text(text.replace('skos:prefLabel "Pledge"@en', 'skos:prefLabel "Pledge"@en, "Promise"@en'), "utf-8")
+    before = outputs(copy)
+    outcome = run(capsys, ["--root", str(copy), "build", "-j", "1"])
+    assert outcome.code == 1 and checked == [1, 1]
+    assert "glossary.ttl:" in outcome.err
+    assert outputs(copy) == before
+
+
 def test_removed_entity_leaves_no_page(copy, capsys):
     html = copy / "build" / "html" / "id"
     assert (html / "term-troika.html").is_file() and (html / "term-troika.ttl").is_file()

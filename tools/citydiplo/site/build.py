@@ -39,10 +39,14 @@ from sphinx.errors import SphinxError
 from sphinx.util.docutils import docutils_namespace, patch_docutils
 
 from ..config import Project
-from ..files import build_lock, recover_dir, replace_dir
+from ..files import build_lock, recover_dir, replace_dir, write_if_changed
 from ..graph.load import hand_on, load
 from ..graph.validate import errors, validate
+from .compile import compile_key
 from .search import index_site
+
+#: In build/: the key (site.compile.compile_key) of the vocab/ that a build last found valid.
+VALID_STAMP = ".citydiplo-valid"
 
 
 class BuildError(Exception):
@@ -168,11 +172,19 @@ def build_site(
         if n_jobs < 1:
             raise BuildError(f"--jobs must be at least 1, got {n_jobs}")
     vocab = load(project)
-    problems = errors(validate(vocab))
+    valid_key = compile_key(project, "validate", "", "")
+    stamp = project.build_dir / VALID_STAMP
+    # vocab/ as the last build that validated it saw it: its syntax is checked
+    # again (load), the rest of the checks (seconds at thousands of entries) not
+    checked = stamp.is_file() and stamp.read_text(encoding="utf-8") == valid_key
+    problems = errors(vocab.problems if checked else validate(vocab))
     if problems:
         for problem in problems:
             print(problem, file=sys.stderr)
         raise BuildError(f"{len(problems)} error(s) in vocab/ (listed above); nothing was built")
+    if not checked:
+        project.build_dir.mkdir(parents=True, exist_ok=True)
+        write_if_changed(stamp, valid_key)
     name = output_name(project, builder, language, edition)
     out = project.build_dir / name
     doctrees = project.build_dir / ".doctrees" / name
