@@ -104,7 +104,7 @@ def run_sphinx(
         # the entity and term pages of the collect route that were unchanged, and so not written again
         pages |= set(getattr(app.builder, "_citydiplo_manifest", None) or ())
         if app.statuscode == 0 and builder == "html":
-            remove_stale(outdir, set(app.env.found_docs) | pages)
+            remove_stale(outdir, set(app.env.found_docs) | pages, published_resources(outdir))
             save_environment(app, doctrees)
         return app.statuscode
 
@@ -120,9 +120,26 @@ def save_environment(app, doctrees: Path) -> None:
     tmp.replace(path)
 
 
-def remove_stale(outdir: Path, docnames: set[str]) -> list[Path]:
+def published_resources(outdir: Path) -> set[str]:
+    """The resources this build wrote RDF files for (``id/<slug>``, ``def/<Name>``;
+    :data:`citydiplo.site.publish.MANIFEST`), with or without a page."""
+    import json
+
+    from .publish import MANIFEST
+
+    try:
+        resources = json.loads((outdir / MANIFEST).read_text(encoding="utf-8")).get("resources")
+    except (OSError, ValueError, AttributeError):
+        return set()
+    return set(resources) if isinstance(resources, dict) else set()
+
+
+def remove_stale(outdir: Path, docnames: set[str], resources: set[str] = frozenset()) -> list[Path]:
     """Remove the pages, and the per-IRI RDF files next to them, whose source
-    page no longer exists (an entity removed from ``vocab/``)."""
+    page no longer exists (an entity removed from ``vocab/``). The RDF files of
+    ``resources`` stay even without a page (a datatype of the ontology has its
+    description but no page of its own)."""
+    described = set(docnames) | set(resources)
     removed = []
     for path in sorted(outdir.rglob("*")):
         if not path.is_file() or path.is_symlink():
@@ -134,7 +151,7 @@ def remove_stale(outdir: Path, docnames: set[str]) -> list[Path]:
         if rel.name.endswith(".html"):
             stale = stem not in docnames and stem not in SPECIAL_PAGES
         else:  # id/<slug>.ttl, def/<Term>.jsonld …: stale with their page
-            stale = rel.parts[0] in ("id", "def") and len(rel.parts) == 2 and stem not in docnames
+            stale = rel.parts[0] in ("id", "def") and len(rel.parts) == 2 and stem not in described
         if stale:
             path.unlink()
             removed.append(path)
