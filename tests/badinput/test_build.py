@@ -177,6 +177,38 @@ def test_a_rebuild_validates_again_only_what_changed(copy, capsys, monkeypatch):
     assert outputs(copy) == before
 
 
+def test_a_rebuild_that_fails_at_the_end_leaves_the_linked_previous_output_alone(copy):
+    """A rebuild starts from a copy of the previous output whose pages and RDF files are hard
+    links (build.is_linked): every page Sphinx writes again must be a new file, so that a build
+    that fails after writing leaves the previous output byte for byte as it was."""
+    import dataclasses
+    import io
+
+    from citydiplo.config import load_project
+    from citydiplo.site.build import BuildError, build_site
+
+    add_to_index(copy, "A paragraph that changes the home page.")
+    glossary = copy / "vocab" / "concepts" / "glossary.ttl"
+    glossary.write_text(glossary.read_text(encoding="utf-8").replace('"Side event"@en', '"Side meeting"@en'), "utf-8")
+    before = outputs(copy)
+    home = copy / "build" / "html" / "index.html"
+    assert home.stat().st_nlink == 1
+    project = dataclasses.replace(load_project(copy), build_dir=copy / "build")
+    seen = {}
+
+    def fail(site):
+        seen["home"] = (site / "index.html").read_text(encoding="utf-8")
+        seen["links"] = sum(1 for p in site.rglob("*.html") if p.stat().st_nlink > 1)
+        raise BuildError("stopped on purpose after writing")
+
+    with pytest.raises(BuildError):
+        build_site(project, jobs=1, status=io.StringIO(), before_swap=fail)
+    assert "A paragraph that changes the home page." in seen["home"]  # written, into a new file
+    assert seen["links"] > 0  # the pages Sphinx did not write again were linked, not copied
+    assert outputs(copy) == before
+    assert "A paragraph that changes" not in home.read_text(encoding="utf-8")
+
+
 def test_removed_entity_leaves_no_page(copy, capsys):
     html = copy / "build" / "html" / "id"
     assert (html / "term-troika.html").is_file() and (html / "term-troika.ttl").is_file()

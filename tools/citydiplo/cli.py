@@ -8,6 +8,7 @@ traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -635,12 +636,17 @@ COMMANDS = {
 }
 
 
+#: The command the last :func:`main` ran (for :func:`console`).
+RAN: list[str] = []
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, or a usage error (already printed)
         return exc.code if isinstance(exc.code, int) else 2
+    RAN[:] = [args.command]
     try:
         project = load_project(args.root)
     except ConfigError as exc:
@@ -661,5 +667,26 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+#: Commands that write their output and end: the ``citydiplo`` script ends
+#: them without the interpreter's teardown (below). ``serve`` is not one.
+BATCH_COMMANDS = frozenset(COMMANDS) - {"serve"}
+
+
+def console() -> None:  # pragma: no cover (the installed script; tests call main)
+    """The ``citydiplo`` script: :func:`main`, then exit.
+
+    After a batch command has written its output, freeing the objects of a
+    large graph one by one (rdflib's graphs, Sphinx's environment) took
+    Python's normal exit 2–3 s at 5,000 entities, while the reader waited
+    for the prompt. The output is complete and closed by then; standard
+    output and error are flushed, and the process ends at once."""
+    code = main()
+    if RAN and RAN[0] in BATCH_COMMANDS:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    console()

@@ -57,6 +57,31 @@ def recover_dir(target: Path) -> None:
         old.rename(target)
 
 
+def link_or_copy_tree(source: Path, target: Path, linked: Callable[[Path], bool]) -> None:
+    """Copy the folder ``source`` to ``target`` (which must not exist), with
+    the files for which ``linked(relative path)`` is true as hard links
+    instead of copies (symbolic links stay links).
+
+    A hard link shares the file with ``source``: whoever writes into the copy
+    must replace such a file (write a new file and rename it, or delete it
+    first), never open it for writing, or the source changes as well. The
+    site's build does so for every file it links (:mod:`citydiplo.site.build`).
+    Where hard links are not possible (another file system), the file is copied.
+    """
+
+    def copy(src: str, dst: str) -> None:
+        rel = Path(src).relative_to(source)
+        if linked(rel):
+            try:
+                os.link(src, dst)
+                return
+            except OSError:
+                pass
+        shutil.copy2(src, dst)
+
+    shutil.copytree(source, target, symlinks=True, copy_function=copy)
+
+
 def replace_dir(new: Path, target: Path, swapped: Callable[[Path], None] | None = None) -> None:
     """Put the complete folder ``new`` in the place of ``target`` (which may
     not exist). On Linux the two are exchanged atomically; elsewhere the old

@@ -39,7 +39,7 @@ from sphinx.errors import SphinxError
 from sphinx.util.docutils import docutils_namespace, patch_docutils
 
 from ..config import Project
-from ..files import build_lock, recover_dir, replace_dir, write_if_changed
+from ..files import build_lock, link_or_copy_tree, recover_dir, replace_dir, write_if_changed
 from ..graph.load import hand_on, load
 from ..graph.validate import errors, validate
 from .compile import compile_key
@@ -100,6 +100,7 @@ def run_sphinx(
         # without a source (genindex, search, html-collect-pages).
         pages: set[str] = set()
         app.connect("html-page-context", lambda _app, pagename, *_args: pages.add(pagename))
+        app.connect("html-page-context", unshare_page)
         app.build()
         # the entity and term pages of the collect route that were unchanged, and so not written again
         pages |= set(getattr(app.builder, "_citydiplo_manifest", None) or ())
@@ -107,6 +108,44 @@ def run_sphinx(
             remove_stale(outdir, set(app.env.found_docs) | pages, published_resources(outdir))
             save_environment(app, doctrees)
         return app.statuscode
+
+
+#: Output files written only by replacing them: the copy of the previous
+#: output a build starts from links them instead of copying them (see
+#: :func:`is_linked`). Pages are written by Sphinx, which opens them for
+#: writing; :func:`unshare_page` deletes the link first.
+LINKED_SUFFIXES = (".html", ".ttl", ".jsonld", ".nt", ".rdf")
+
+
+def is_linked(rel: Path) -> bool:
+    """Whether the build's copy of the previous output links ``rel`` (a page,
+    or the RDF files of an entry or term) rather than copying it. Thousands
+    of entries make tens of thousands of such files: copying them was seconds
+    of every rebuild, linking them a fraction. Everything else (assets,
+    downloads, the search index, the dump) is copied: Sphinx and Pagefind
+    write some of it in place."""
+    top = rel.parts[0] if len(rel.parts) > 1 else ""
+    if top in ASSET_DIRS or top == "pagefind":
+        return False
+    if rel.suffix == ".html":
+        return True
+    return top in ("id", "def") and rel.suffix in LINKED_SUFFIXES
+
+
+def unshare_page(app, pagename, templatename, context, doctree) -> None:
+    """Before Sphinx writes a page into a copy that links the previous output:
+    delete the link, so that Sphinx writes a new file instead of writing
+    through the link into the previous output (which must stay as it was
+    until the new output replaces it, and stay whole if the build fails)."""
+    where = getattr(app.builder, "get_output_path", None) or getattr(app.builder, "get_outfilename", None)
+    if where is None:
+        return
+    path = Path(where(pagename))
+    try:
+        if path.stat().st_nlink > 1:
+            path.unlink()
+    except FileNotFoundError:
+        pass
 
 
 def save_environment(app, doctrees: Path) -> None:
@@ -211,7 +250,7 @@ def build_site(
         recover_dir(project.build_dir / "dist")
         shutil.rmtree(tmp, ignore_errors=True)
         if out.is_dir():
-            shutil.copytree(out, tmp, symlinks=True)
+            link_or_copy_tree(out, tmp, is_linked)
         overrides = {"language": language, "citydiplo_edition": edition, "citydiplo_validate": False}
         hand_on(vocab)  # the Sphinx extension takes it over rather than read vocab/ again
         try:
