@@ -214,6 +214,49 @@ def test_drawings_are_in_the_book_with_working_links(book):
     assert any("forum-diagram-list" in (ul.get("class") or "") for ul in page.iter(f"{XHTML}ul"))
 
 
+def test_cover_drawn_from_the_books_words(book, trainer_book):
+    """Each edition has a cover the build draws (no outside image): a PNG in
+    the 2:3 shape, marked as the cover image (EPUB 3 and EPUB 2), shown on a
+    cover page that opens the book, its alt text naming title, edition and
+    language; the same words draw the same bytes."""
+    from PIL import Image
+
+    from citydiplo.print.cover import draw_cover
+
+    alts, images = {}, {}
+    for edition, path in (("participant", book), ("trainer", trainer_book)):
+        opf, _, _ = package(path)
+        covers = [item for item in opf.iter(f"{OPF}item") if item.get("properties") == "cover-image"]
+        assert [item.get("href") for item in covers] == ["_static/citydiplo-cover.png"]
+        assert covers[0].get("media-type") == "image/png"
+        meta = opf.find(f"{OPF}metadata/{OPF}meta[@name='cover']")
+        assert meta is not None and meta.get("content") == covers[0].get("id")
+        spine = [ref.get("idref") for ref in opf.iter(f"{OPF}itemref")]
+        pages = {item.get("id"): item.get("href") for item in opf.iter(f"{OPF}item")}
+        assert pages[spine[0]] == "epub-cover.xhtml"
+        with zipfile.ZipFile(path) as zf:
+            images[edition] = zf.read("_static/citydiplo-cover.png")
+            cover = ET.fromstring(zf.read("epub-cover.xhtml"))
+        image = Image.open(io.BytesIO(images[edition]))
+        assert image.format == "PNG" and image.size == (1600, 2400)
+        [img] = cover.iter(f"{XHTML}img")
+        assert img.get("src") == "_static/citydiplo-cover.png"
+        alts[edition] = img.get("alt")
+    version = load_project(book.parents[2]).version
+    assert alts["participant"] == f"Cover: City diplomacy on migration. Participant edition, {version}. In English."
+    assert alts["trainer"] == f"Cover: City diplomacy on migration. Trainer edition, {version}. In English."
+    assert images["participant"] != images["trainer"]  # the edition is on the cover
+    again = draw_cover(
+        book.parent / "again.png",
+        "City diplomacy on migration",
+        f"Participant edition, {version}",
+        "In English",
+        "The citydiplo project",
+        subtitle=("How cities get into the global forums on migration, speak there and keep their commitments"),
+    )
+    assert again.read_bytes() == images["participant"]
+
+
 def test_epubcheck_passes_on_the_fixture(trainer_book):
     """The trainer edition: every component of the participants' book, plus
     the notes (one EPUBCheck run; Java's start-up is most of its time)."""
