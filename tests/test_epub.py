@@ -257,6 +257,46 @@ def test_cover_drawn_from_the_books_words(book, trainer_book):
     assert again.read_bytes() == images["participant"]
 
 
+@pytest.fixture(scope="module")
+def german_book(book):
+    """The same handbook in German (``citydiplo epub --language de``), its
+    title translated in the root page's catalogue."""
+    root = book.parents[2]
+    po = root / "handbook" / "locales" / "de" / "LC_MESSAGES" / "index.po"
+    po.parent.mkdir(parents=True, exist_ok=True)
+    po.write_text(
+        'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n\n'
+        'msgid "City diplomacy on migration"\nmsgstr "Städtediplomatie (Testbuch)"\n',
+        encoding="utf-8",
+    )
+    # built twice into the same folder, as `citydiplo build` does: the second
+    # book must not take the first one's cover page for a page of its own
+    for _ in range(2):
+        assert main(["--root", str(root), "epub", "--language", "de", "-j", "1"]) == 0
+    return root / "build" / "epub-de" / "citydiplo.epub"
+
+
+def test_german_book_speaks_german_around_its_pages(german_book):
+    """Title, edition, cover, the table of contents' heading and the guide's
+    names in German (Sphinx's own are English in every book)."""
+    opf, nav, ncx = package(german_book)
+    meta = metadata(opf)
+    assert meta["dc:language"] == ["de"] and meta["dc:title"] == ["Städtediplomatie (Testbuch)"]
+    version = load_project(german_book.parents[2]).version
+    assert meta["schema:bookEdition"] == [f"Ausgabe für Teilnehmende, {version}"]
+    assert nav.find(f".//{XHTML}nav/{XHTML}h1").text == "Inhaltsverzeichnis"
+    ns = "{http://www.daisy.org/z3986/2005/ncx/}"
+    assert ncx.find(f"{ns}docTitle/{ns}text").text == "Städtediplomatie (Testbuch)"
+    guide = {ref.get("type"): ref.get("title") for ref in opf.iter(f"{OPF}reference")}
+    assert guide == {"cover": "Umschlag", "toc": "Inhaltsverzeichnis"}
+    spine = [ref.get("idref") for ref in opf.iter(f"{OPF}itemref")]
+    assert len(spine) == len(set(spine))  # the book built again: its cover page once (EPUBCheck RSC-005)
+    with zipfile.ZipFile(german_book) as zf:
+        cover = ET.fromstring(zf.read("epub-cover.xhtml"))
+    [img] = cover.iter(f"{XHTML}img")
+    assert img.get("alt") == f"Umschlag: Städtediplomatie (Testbuch). Ausgabe für Teilnehmende, {version}. Auf Deutsch."
+
+
 def test_epubcheck_passes_on_the_fixture(trainer_book):
     """The trainer edition: every component of the participants' book, plus
     the notes (one EPUBCheck run; Java's start-up is most of its time)."""

@@ -792,6 +792,14 @@ class EpubBuilder(Epub3Builder):
             "plain_title": title,
         }
 
+    @property
+    def guide_titles(self) -> dict[str, str]:  # type: ignore[override]
+        """The names of the table of contents (the navigation document's
+        heading) and of the cover page, in the book's language (Sphinx's are
+        English in every book)."""
+        strings = self.print_strings
+        return {"toc": strings["epub_toc"], "cover": strings["epub_cover_page"]}
+
     def translated(self, text: str) -> str:
         """``text`` in the book's language, from the root page's catalogue
         (where the handbook's title is translated), else as it is."""
@@ -872,6 +880,10 @@ class EpubBuilder(Epub3Builder):
                 self.config.epub_publisher or project.publisher,
                 subtitle=self.print_strings["epub_cover_subtitle"],
             )
+        # the cover page of a previous build would be taken for a page of the
+        # book as well as the cover (two itemrefs to it: EPUBCheck RSC-005);
+        # Sphinx writes it again below
+        (self.outdir / self.coverpage_name).unlink(missing_ok=True)
         super().build_content()
         opf = self.outdir / "content.opf"
         text = opf.read_text(encoding="utf-8")
