@@ -21,6 +21,7 @@ shown under the drawing.
 
 from __future__ import annotations
 
+import math
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -257,65 +258,77 @@ def architecture(view, per_row: int = PER_ROW) -> Diagram:
     return diagram
 
 
-#: The architecture on slides: two neighbouring tiers a slide, boxes
+#: The architecture on slides: two rows of boxes a slide, boxes
 #: ``SLIDE_BOX_WIDTH`` wide, as many side by side (of ``SLIDE_PER_ROW``) as
-#: draw the text largest in the room a slide gives; at most 4, so that the
-#: drawing is narrow enough for its text to reach 9 pt on a 16:9 slide
+#: need the fewest rows and draw the text largest in the room a slide gives;
+#: at most 4, so that the drawing is narrow enough for its text to reach
+#: 9 pt on a 16:9 slide
 SLIDE_PER_ROW = (2, 3, 4)
 SLIDE_BOX_WIDTH = 200
 #: The room for a drawing on a slide below a one-line title (mm)
 SLIDE_ROOM = (226.0, 100.0)
-#: The parts' titles, by their upper tier
+#: The parts' titles, in their order
 PART_TITLES = ("diagram_architecture_above", "diagram_architecture_channels", "diagram_architecture_leads")
+#: Which part draws a line, by its relation: what is above the forums, the
+#: cities' channels into them, who leads the channels
+PART_OF_RELATION = {"reviews": 0, "organisedBy": 0, "via": 1, "isPartOf": 1, "leads": 2}
 
 
 def architecture_parts(view, room: tuple[float, float] = SLIDE_ROOM) -> list[Diagram]:
     """The architecture in parts for slides, each drawn from the same graph
-    data as :func:`architecture`: the forums and what is above them, the
-    forums and the cities' channels, the channels and who leads them (a pair
-    of tiers with no line between them is left out). Each part holds the
-    lines between its two tiers, the boxes they join (and every forum), their
-    relations and their legend; every line is in one part; its title ends
-    "(1 of N)". A box keeps its place in its tier's order across the parts.
-    ``room``: the width and height (mm) the part is drawn into; of the row
-    lengths in :data:`SLIDE_PER_ROW`, the one that draws it largest there."""
+    data as :func:`architecture`: the forums and what is above them (the
+    frameworks they review, the bodies that run them), the forums and the
+    cities' channels into them, the channels and who leads them (a part
+    without lines is left out). Every line is in one part, by its relation;
+    a part draws two rows, the upper ends of its lines (in the first part,
+    what is above; in the others, the forums and the led channels) over
+    the lower ends, with the relations of its lines and their legend; its
+    title ends "(1 of N)". A box keeps its place in its row's order across
+    the parts. ``room``: the width and height (mm) the part is drawn into;
+    of the row lengths in :data:`SLIDE_PER_ROW`, the one that needs the
+    fewest rows, and of those the one that draws it largest there."""
     tiers, boxes, edges, relations, legend = _architecture_graph(view)
     order = {box.slug: i for i, box in enumerate(_in_reading_order(architecture(view, per_row=max(SLIDE_PER_ROW))))}
-    # each line goes to the part of its lower end's tier and the one above it
-    # (a line that skips a tier brings its far box into that part)
-    parts_lines: dict[int, list] = {}
+    by_part: dict[int, list] = {}
     for edge in edges:
-        upper = max(0, min(2, max(tiers[edge[0]], tiers[edge[1]]) - 1))
-        parts_lines.setdefault(upper, []).append(edge)
-    pairs = []
-    for upper, lines in sorted(parts_lines.items()):
-        # the boxes its lines join, and all the forums where they are a tier of the part
-        inside = {slug for edge in lines for slug in edge[:2]}
-        inside |= {slug for slug, tier in tiers.items() if tier == 1 and upper < 2}
-        pairs.append((upper, inside, lines))
+        by_part.setdefault(PART_OF_RELATION[edge[2]], []).append(edge)
+    forums = [slug for slug, tier in tiers.items() if tier == 1]
     parts = []
-    for number, (upper, inside, lines) in enumerate(pairs, start=1):
+    for number, (index, lines) in enumerate(sorted(by_part.items()), start=1):
+        if index == 0:  # what is above (upper ends) over the forums
+            upper = {a for a, _b, _kind in lines}
+            lower = set(forums)
+        elif index == 1:  # the forums over their channels
+            upper = set(forums)
+            lower = {slug for edge in lines for slug in edge[:2]} - upper
+        else:  # the led channels over those who lead them
+            upper = {a for a, _b, _kind in lines}
+            lower = {b for _a, b, _kind in lines} - upper
+        pairs = {frozenset(edge[:2]) for edge in lines}
         used = {kind for _, _, kind in lines}
-        title = view.ui("diagram_part").format(title=view.ui(PART_TITLES[upper]), number=number, count=len(pairs))
+        title = view.ui("diagram_part").format(title=view.ui(PART_TITLES[index]), number=number, count=len(by_part))
         chosen = None
         for per_row in SLIDE_PER_ROW:
-            own = [Box(b.slug, b.label, b.role) for b in sorted(boxes, key=lambda b: order[b.slug]) if b.slug in inside]
+            own = [Box(b.slug, b.label, b.role) for b in sorted(boxes, key=lambda b: order[b.slug])]
+            rows = [[b for b in own if b.slug in upper], [b for b in own if b.slug in lower]]
             part = Diagram(
                 key=f"architecture-{number}",
                 title=title,
                 description=view.ui("diagram_architecture_desc"),
-                boxes=own,
+                boxes=rows[0] + rows[1],
                 edges=lines,
-                relations=[r for r in relations if r[0] in inside and r[2] in inside],
+                relations=[r for r in relations if frozenset((r[0], r[2])) in pairs],
                 legend=[item for item in legend if item[0] in used],
                 width=2 * MARGIN + per_row * SLIDE_BOX_WIDTH + (per_row - 1) * GAP,
                 legend_font=FONT,
             )
-            rows = [[b for b in own if tiers[b.slug] == t] for t in range(4)]
             _layout_rows(part, per_row, rows, width=SLIDE_BOX_WIDTH, tight=True, ordered=True)
-            scale = min(room[0] / part.width, room[1] / part.height)
-            if chosen is None or scale > chosen[0] + 1e-9:
-                chosen = (scale, part)
+            # fewest rows first (a line to a second row of a tier runs behind the
+            # first row's boxes), then the largest text
+            wrapped = sum(math.ceil(len(row) / per_row) for row in rows)
+            rank = (wrapped, -min(room[0] / part.width, room[1] / part.height))
+            if chosen is None or rank < chosen[0]:
+                chosen = (rank, part)
         parts.append(chosen[1])
     return parts
 
