@@ -257,6 +257,18 @@ def test_cover_drawn_from_the_books_words(book, trainer_book):
     assert again.read_bytes() == images["participant"]
 
 
+def test_cover_without_the_packs_fonts(tmp_path, monkeypatch):
+    """Where neither Open Sans nor DejaVu Sans is installed the cover is still
+    drawn, in Pillow's own font."""
+    from PIL import Image
+
+    import citydiplo.print.cover as cover
+
+    monkeypatch.setattr(cover, "font_file", lambda weight: None)
+    out = cover.draw_cover(tmp_path / "c.png", "A title", "An edition", "In English", "A publisher")
+    assert Image.open(out).size == cover.SIZE
+
+
 @pytest.fixture(scope="module")
 def german_book(book):
     """The same handbook in German (``citydiplo epub --language de``), its
