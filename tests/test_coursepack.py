@@ -464,6 +464,20 @@ def test_no_page_holds_only_the_last_lines_of_a_space_to_write(tmp_path):
     assert render_pdf(tagged, tmp_path, css, out) == 3  # without it: the stub page
 
 
+def test_an_answers_lines_lose_only_what_ran_over(monkeypatch):
+    """An exercise's space loses one line more than ran over (its box's
+    bottom edge ran over too); a knowledge-check answer's only those."""
+    import citydiplo.print.coursepack as coursepack
+
+    monkeypatch.setattr(coursepack, "lines_alone", lambda document: {"1": 1, "2": 1})
+    line = '<div class="write-line"></div>'
+    html = tag_write_spaces(
+        f'<div class="write-space">{line * 8}</div><div class="write-space writing-space">{line * 3}</div>'
+    )
+    trimmed = without_lines_alone(None, html)
+    assert trimmed.count('data-write="1"') == 6 and trimmed.count('data-write="2"') == 2
+
+
 def test_failed_pack_build_keeps_the_previous_pdf(cp_project, capsys):
     assert main(["--root", str(cp_project.root), "coursepack", "demo", "--edition", "trainer"]) == 0
     pdf = pdf_path(cp_project, "demo", "trainer")

@@ -639,16 +639,18 @@ def lines_alone(document) -> dict[str, int]:
 
 def without_lines_alone(document, html_text: str) -> str | None:
     """``html_text`` with the lines that ran onto a page of their own taken
-    out of their space to write (and one more, for the box's bottom edge),
-    so that the exercise ends on the page before; None when no page is only
-    lines. The ``relayout`` of :func:`render_pdf` for the course packs."""
+    out of their space to write (and, for an exercise's, one more: its box's
+    bottom edge ran over too), so that the exercise or the answer ends on
+    the page before; None when no page is only lines. The ``relayout`` of
+    :func:`render_pdf` for the course packs."""
     spilled = lines_alone(document)
     if not spilled:
         return None
     for number, count in spilled.items():
         line = f'<div class="write-line" data-write="{number}"></div>'
+        edge = 0 if f'<div class="write-space writing-space">{line}' in html_text else 1
         have = html_text.count(line)
-        html_text = html_text.replace(line * have, line * max(0, have - count - 1))
+        html_text = html_text.replace(line * have, line * max(0, have - count - edge))
     return html_text
 
 
@@ -702,6 +704,8 @@ def build_pack(
         project, pack, edition, body, outline, settings.site_url, settings.agenda, day, workshop_start, workshop, duplex
     )
     page = tag_write_spaces(page)
+    html_path = outdir / "pack.html"
+    html_path.write_text(page, encoding="utf-8")
     laid_out = [page]
 
     def relayout(document, html_text: str) -> str | None:
@@ -714,8 +718,8 @@ def build_pack(
     out = pdf_path(project, pack.name, edition, language)
     stylesheet = project.root / PRINT_DIR / "coursepack.css"
     pages = render_pdf(page, outdir, stylesheet, out, relayout)
-    html_path = outdir / "pack.html"
-    html_path.write_text(laid_out[-1], encoding="utf-8")
+    if laid_out[-1] != page:
+        html_path.write_text(laid_out[-1], encoding="utf-8")  # what the PDF shows
     seconds["pdf"] = time.perf_counter() - start
     return PackResult(
         pack=pack,
