@@ -106,6 +106,9 @@ epub_copyright = copyright
 epub_uid = "citydiplo"
 epub_identifier = PROJECT.base_iri
 epub_description = "A handbook on how cities get into, speak at and commit at the global forums on migration."
+# the cover: drawn at build time from the book's title, edition and language
+# (citydiplo.print.cover), with a cover page (conf/_templates/epub-cover.html)
+epub_cover = ("_static/citydiplo-cover.png", "epub-cover.html")
 epub_tocdepth = 5
 # the root page's toctrees are hidden (the site has its own navigation): the
 # book's table of contents follows them all the same, down to the sections of a

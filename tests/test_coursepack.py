@@ -41,14 +41,17 @@ from citydiplo.print.coursepack import (
     build_packs,
     compose_html,
     format_date,
+    lines_alone,
     load_packs,
     pack_documents,
     pdf_path,
     print_strings,
     render_pdf,
     resolve_doc,
+    tag_write_spaces,
     toctree_entries,
     validate_vocab,
+    without_lines_alone,
 )
 from citydiplo.print.forms import DIRECTIVES, ROLES, scan, scan_files, unsupported
 from citydiplo.print.handouts import (
@@ -427,6 +430,52 @@ def test_weasyprint_problems_fail_the_render(tmp_path):
     assert out.read_bytes() == b"old"  # the previous PDF is kept
     assert not list(tmp_path.glob("*.tmp"))
     assert render_pdf("<html lang='en'><h1 id='a'>Fine</h1><a href='#a'>link</a></html>", tmp_path, css, out) == 1
+
+
+def test_no_page_holds_only_the_last_lines_of_a_space_to_write(tmp_path):
+    """An exercise's ruled lines that run onto a page of their own make a
+    stub page; the render takes those lines (and one more) out and lays the
+    pack out again, so that the exercise ends on its page."""
+    css = tmp_path / "print.css"
+    css.write_text(
+        "@page { size: 100mm 100mm; margin: 10mm; @top-left { content: 'Running head' } }"
+        ".write-line { height: 8mm; border-bottom: 0.5pt solid #888 } .exercise { border: 1pt solid #000 }"
+    )
+    space = '<div class="write-space">' + '<div class="write-line"></div>' * 8 + "</div>"
+    html = (
+        "<html lang='en'><body>"
+        f"<div class='exercise'><p>{'Words to read. ' * 12}</p>{space}</div>"
+        f"<div class='exercise' style='break-before: page'><p>Another exercise.</p>{space}</div>"
+        "</body></html>"
+    )
+    tagged = tag_write_spaces(html)
+    assert tagged.count('data-write="1"') == 8 and tagged.count('data-write="2"') == 8
+    seen = []
+
+    def relayout(document, text):
+        seen.append((len(document.pages), lines_alone(document)))
+        return without_lines_alone(document, text)
+
+    out = tmp_path / "x.pdf"
+    assert render_pdf(tagged, tmp_path, css, out, relayout) == 2
+    (pages, spilled), (pages_after, spilled_after) = seen
+    assert pages == 3 and list(spilled) == ["1"] and spilled["1"] >= 1  # the first exercise's lines ran over
+    assert pages_after == 2 and spilled_after == {}
+    assert render_pdf(tagged, tmp_path, css, out) == 3  # without it: the stub page
+
+
+def test_an_answers_lines_lose_only_what_ran_over(monkeypatch):
+    """An exercise's space loses one line more than ran over (its box's
+    bottom edge ran over too); a knowledge-check answer's only those."""
+    import citydiplo.print.coursepack as coursepack
+
+    monkeypatch.setattr(coursepack, "lines_alone", lambda document: {"1": 1, "2": 1})
+    line = '<div class="write-line"></div>'
+    html = tag_write_spaces(
+        f'<div class="write-space">{line * 8}</div><div class="write-space writing-space">{line * 3}</div>'
+    )
+    trimmed = without_lines_alone(None, html)
+    assert trimmed.count('data-write="1"') == 6 and trimmed.count('data-write="2"') == 2
 
 
 def test_failed_pack_build_keeps_the_previous_pdf(cp_project, capsys):

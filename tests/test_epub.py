@@ -214,6 +214,101 @@ def test_drawings_are_in_the_book_with_working_links(book):
     assert any("forum-diagram-list" in (ul.get("class") or "") for ul in page.iter(f"{XHTML}ul"))
 
 
+def test_cover_drawn_from_the_books_words(book, trainer_book):
+    """Each edition has a cover the build draws (no outside image): a PNG in
+    the 2:3 shape, marked as the cover image (EPUB 3 and EPUB 2), shown on a
+    cover page that opens the book, its alt text naming title, edition and
+    language; the same words draw the same bytes."""
+    from PIL import Image
+
+    from citydiplo.print.cover import draw_cover
+
+    alts, images = {}, {}
+    for edition, path in (("participant", book), ("trainer", trainer_book)):
+        opf, _, _ = package(path)
+        covers = [item for item in opf.iter(f"{OPF}item") if item.get("properties") == "cover-image"]
+        assert [item.get("href") for item in covers] == ["_static/citydiplo-cover.png"]
+        assert covers[0].get("media-type") == "image/png"
+        meta = opf.find(f"{OPF}metadata/{OPF}meta[@name='cover']")
+        assert meta is not None and meta.get("content") == covers[0].get("id")
+        spine = [ref.get("idref") for ref in opf.iter(f"{OPF}itemref")]
+        pages = {item.get("id"): item.get("href") for item in opf.iter(f"{OPF}item")}
+        assert pages[spine[0]] == "epub-cover.xhtml"
+        with zipfile.ZipFile(path) as zf:
+            images[edition] = zf.read("_static/citydiplo-cover.png")
+            cover = ET.fromstring(zf.read("epub-cover.xhtml"))
+        image = Image.open(io.BytesIO(images[edition]))
+        assert image.format == "PNG" and image.size == (1600, 2400)
+        [img] = cover.iter(f"{XHTML}img")
+        assert img.get("src") == "_static/citydiplo-cover.png"
+        alts[edition] = img.get("alt")
+    version = load_project(book.parents[2]).version
+    assert alts["participant"] == f"Cover: City diplomacy on migration. Participant edition, {version}. In English."
+    assert alts["trainer"] == f"Cover: City diplomacy on migration. Trainer edition, {version}. In English."
+    assert images["participant"] != images["trainer"]  # the edition is on the cover
+    again = draw_cover(
+        book.parent / "again.png",
+        "City diplomacy on migration",
+        f"Participant edition, {version}",
+        "In English",
+        "The citydiplo project",
+        subtitle=("How cities get into the global forums on migration, speak there and keep their commitments"),
+    )
+    assert again.read_bytes() == images["participant"]
+
+
+def test_cover_without_the_packs_fonts(tmp_path, monkeypatch):
+    """Where neither Open Sans nor DejaVu Sans is installed the cover is still
+    drawn, in Pillow's own font."""
+    from PIL import Image
+
+    import citydiplo.print.cover as cover
+
+    monkeypatch.setattr(cover, "font_file", lambda weight: None)
+    out = cover.draw_cover(tmp_path / "c.png", "A title", "An edition", "In English", "A publisher")
+    assert Image.open(out).size == cover.SIZE
+
+
+@pytest.fixture(scope="module")
+def german_book(book):
+    """The same handbook in German (``citydiplo epub --language de``), its
+    title translated in the root page's catalogue."""
+    root = book.parents[2]
+    po = root / "handbook" / "locales" / "de" / "LC_MESSAGES" / "index.po"
+    po.parent.mkdir(parents=True, exist_ok=True)
+    po.write_text(
+        'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n\n'
+        'msgid "City diplomacy on migration"\nmsgstr "Städtediplomatie (Testbuch)"\n',
+        encoding="utf-8",
+    )
+    # built twice into the same folder, as `citydiplo build` does: the second
+    # book must not take the first one's cover page for a page of its own
+    for _ in range(2):
+        assert main(["--root", str(root), "epub", "--language", "de", "-j", "1"]) == 0
+    return root / "build" / "epub-de" / "citydiplo.epub"
+
+
+def test_german_book_speaks_german_around_its_pages(german_book):
+    """Title, edition, cover, the table of contents' heading and the guide's
+    names in German (Sphinx's own are English in every book)."""
+    opf, nav, ncx = package(german_book)
+    meta = metadata(opf)
+    assert meta["dc:language"] == ["de"] and meta["dc:title"] == ["Städtediplomatie (Testbuch)"]
+    version = load_project(german_book.parents[2]).version
+    assert meta["schema:bookEdition"] == [f"Ausgabe für Teilnehmende, {version}"]
+    assert nav.find(f".//{XHTML}nav/{XHTML}h1").text == "Inhaltsverzeichnis"
+    ns = "{http://www.daisy.org/z3986/2005/ncx/}"
+    assert ncx.find(f"{ns}docTitle/{ns}text").text == "Städtediplomatie (Testbuch)"
+    guide = {ref.get("type"): ref.get("title") for ref in opf.iter(f"{OPF}reference")}
+    assert guide == {"cover": "Umschlag", "toc": "Inhaltsverzeichnis"}
+    spine = [ref.get("idref") for ref in opf.iter(f"{OPF}itemref")]
+    assert len(spine) == len(set(spine))  # the book built again: its cover page once (EPUBCheck RSC-005)
+    with zipfile.ZipFile(german_book) as zf:
+        cover = ET.fromstring(zf.read("epub-cover.xhtml"))
+    [img] = cover.iter(f"{XHTML}img")
+    assert img.get("alt") == f"Umschlag: Städtediplomatie (Testbuch). Ausgabe für Teilnehmende, {version}. Auf Deutsch."
+
+
 def test_epubcheck_passes_on_the_fixture(trainer_book):
     """The trainer edition: every component of the participants' book, plus
     the notes (one EPUBCheck run; Java's start-up is most of its time)."""

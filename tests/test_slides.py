@@ -15,10 +15,10 @@ from citydiplo.cli import main
 from citydiplo.graph.load import load
 from citydiplo.graph.views import GraphView
 from citydiplo.print.coursepack import print_strings, render_pdf
-from citydiplo.print.pdfcheck import inspect_pdf
+from citydiplo.print.pdfcheck import inspect_pdf, text_sizes
 from citydiplo.print.slides import Slide, SlidesError, build_slides, compose, overflowing, split_items, split_slide
 from citydiplo.site.build import build_site
-from citydiplo.site.diagrams import DiagramError, architecture, diagram_for, render_svg, routes
+from citydiplo.site.diagrams import DiagramError, architecture, architecture_parts, diagram_for, render_svg, routes
 
 from .conftest import edit
 from .test_coursepack import make_coursepack_project
@@ -97,6 +97,31 @@ def test_diagrams_link_every_box_once_and_escape_labels(project):
     assert german.title == "Zugangswege: Globales Forum für Migration und Entwicklung"
 
 
+def test_architecture_in_parts_for_slides(project):
+    """On slides the architecture comes in parts, a pair of tiers each, drawn
+    from the same graph data: every line of the whole drawing in one part,
+    each box linked, titles "(N of M)", narrow enough for 9-pt text."""
+    view = view_of(project)
+    whole = architecture(view)
+    parts = architecture_parts(view)
+    assert [part.title for part in parts] == [
+        "The forums and the cities' channels (1\xa0of\xa02)",
+        "Who leads the cities' channels (2\xa0of\xa02)",
+    ]
+    assert sorted(edge for part in parts for edge in part.edges) == sorted(whole.edges)
+    assert sorted(r for part in parts for r in part.relations) == sorted(whole.relations)
+    assert [[box.slug for box in part.boxes] for part in parts] == [
+        ["gfmd", "mayors-mechanism"],
+        ["mayors-mechanism", "iom", "mmc", "uclg"],
+    ]
+    for part in parts:
+        svg = render_svg(part, lambda slug: slug, "p")
+        assert links(svg) == [box.slug for box in part.boxes]
+        assert part.width <= 960 and part.legend_font == 14  # 14 units on 226 mm: 9.3 pt or more
+    german = architecture_parts(view_of(project, "de"))
+    assert german[0].title == "Die Foren und die Kanäle der Städte (1\xa0von\xa02)"
+
+
 def test_forum_diagram_directive_on_the_site(project, capsys):
     edit(project.handbook_dir / "index.md", "```{toctree}", DIAGRAMS + "\n```{toctree}")
     out = build_site(project, jobs=1, status=io.StringIO())
@@ -133,7 +158,7 @@ def test_slides_are_16_9_with_one_slide_per_session(slides):
     assert result.pdf == project.build_dir / "slides" / "demo.pdf"
     assert facts.page_size_mm == (254.0, 142.9)
     kinds = [slide.kind for slide in result.slides]
-    assert kinds == ["title"] + ["session"] * 7 + ["diagram"] * 2  # sessions from the module's table
+    assert kinds == ["title"] + ["session"] * 7 + ["diagram"] * 3  # sessions from the module's table
     assert facts.pages == len(result.slides)  # no slide ran onto a second page
     text = [re.sub(r"\s+", " ", page) for page in facts.text]
     assert "A demo module on the GFMD" in text[0] and "Workshop <Bonn> & co" in text[0]
@@ -146,15 +171,36 @@ def test_slides_are_16_9_with_one_slide_per_session(slides):
     assert "Session 3 · 45 min" in text[3] and "Pages for this session" in text[3] and "The basics" in text[3]
     assert any("session 3 (Three kinds of city) has no facilitator note" in w for w in result.warnings)
     assert not any("session 2 " in w for w in result.warnings)
-    # the diagrams the module's pages use, drawn from the graph
-    assert "Mayors Mechanism" in text[8] and "Constituency or mechanism" in text[9]
+    # the diagrams the module's pages use, drawn from the graph: the
+    # architecture a pair of its tiers a slide, then the forum's routes
+    assert "The forums and the cities' channels (1 of 2)" in text[8] and "Mayors Mechanism" in text[8]
+    assert "Who leads the cities' channels (2 of 2)" in text[9] and "Constituency or mechanism" in text[10]
     assert f"{len(result.slides)} / {len(result.slides)}" in text[-1]  # page numbers
     # every box of a diagram is a link to its entity's IRI in the PDF too
-    on_page = [sorted(uri.rsplit("/", 1)[1] for page, uri in facts.external_links if page == n) for n in (8, 9)]
+    on_page = [sorted(uri.rsplit("/", 1)[1] for page, uri in facts.external_links if page == n) for n in (8, 9, 10)]
     assert on_page == [
-        ["gfmd", "iom", "mayors-mechanism", "mmc", "uclg"],
+        ["gfmd", "mayors-mechanism"],
+        ["iom", "mayors-mechanism", "mmc", "uclg"],
         ["gfmd", "mayors-mechanism", "route-constituency-mechanism"],
     ]
+
+
+def test_diagram_slides_print_their_text_at_9_pt_at_least(slides):
+    """Projected, a diagram's text must be readable from the back of the
+    room: every text on a diagram slide, measured in the PDF (its font size
+    times the scale the drawing was shrunk by), is at least 9 pt; so is
+    what the planner computed."""
+    _project, result, _facts = slides
+    sizes = text_sizes(result.pdf)
+    diagram_pages = [n for n, slide in enumerate(result.slides) if slide.kind == "diagram"]
+    assert len(diagram_pages) == 3
+    for n in diagram_pages:
+        slide = result.slides[n]
+        assert len(sizes[n]) > len(slide.links)  # the boxes' labels, the legend, the title, the page number
+        assert min(sizes[n]) >= 9.0, slide.title
+        # the planner's figure is what the PDF shows (below the 14-pt page number)
+        assert abs(min(sizes[n]) - min(slide.text_pt, 14.0)) < 0.05
+    assert min(min(sizes[n]) for n in diagram_pages) < 14  # the measure sees a shrunk drawing's text
 
 
 def test_slides_command_reads_vocab_once(slides, monkeypatch, capsys):

@@ -766,9 +766,11 @@ def _escape(text: str) -> str:
 # ---------------------------------------------------------------- the EPUB
 class EpubBuilder(Epub3Builder):
     """Sphinx's EPUB 3 builder with the book's metadata (its edition, a
-    stable identifier per edition and language, contributors, accessibility)
-    and the ``svg`` property on the pages that hold a drawing
-    (``forum-diagram``), which EPUB requires of inline SVG."""
+    stable identifier per edition and language, contributors, accessibility,
+    the title in the book's language), a cover drawn from those words
+    (:mod:`citydiplo.print.cover`, where ``epub_cover`` names it) and the
+    ``svg`` property on the pages that hold a drawing (``forum-diagram``),
+    which EPUB requires of inline SVG."""
 
     name = "epub"
 
@@ -781,12 +783,49 @@ class EpubBuilder(Epub3Builder):
         edition = self.config.citydiplo_edition
         strings = self.print_strings
         words = strings.get(f"edition_{edition}", edition)
+        title = self.translated(self.config.epub_title)
         return {
             "identifier": "urn:uuid:"
             + str(uuid.uuid5(uuid.NAMESPACE_URL, f"{project.base_iri}epub/{language}/{edition}")),
             "edition": f"{words}, {self.config.version}",
-            "title": f"{self.config.epub_title} ({words})" if edition != "participant" else self.config.epub_title,
+            "title": f"{title} ({words})" if edition != "participant" else title,
+            "plain_title": title,
         }
+
+    @property
+    def guide_titles(self) -> dict[str, str]:  # type: ignore[override]
+        """The names of the table of contents (the navigation document's
+        heading) and of the cover page, in the book's language (Sphinx's are
+        English in every book)."""
+        strings = self.print_strings
+        return {"toc": strings["epub_toc"], "cover": strings["epub_cover_page"]}
+
+    def translated(self, text: str) -> str:
+        """``text`` in the book's language, from the root page's catalogue
+        (where the handbook's title is translated), else as it is."""
+        import gettext
+        from pathlib import Path
+
+        for folder in self.config.locale_dirs:
+            mo = Path(self.srcdir, folder, self.config.language or "", "LC_MESSAGES", f"{self.config.root_doc}.mo")
+            if mo.is_file():
+                with mo.open("rb") as handle:
+                    return gettext.GNUTranslations(handle).gettext(text)
+        return text
+
+    def cover_words(self) -> dict[str, str]:
+        strings = self.print_strings
+        words = {
+            "title": self.book["plain_title"],
+            "edition": self.book["edition"],
+            "language": strings["epub_cover_language"],
+        }
+        return {**words, "alt": strings["epub_cover_alt"].format(**words)}
+
+    def handle_page(self, pagename: str, addctx: dict, *args: Any, **kwargs: Any) -> None:
+        if pagename == posixpath.splitext(self.coverpage_name)[0]:
+            addctx = {**addctx, "cover_alt": self.cover_words()["alt"], "title": self.book["title"]}
+        super().handle_page(pagename, addctx, *args, **kwargs)
 
     @functools.cached_property
     def print_strings(self) -> dict[str, str]:
@@ -827,9 +866,33 @@ class EpubBuilder(Epub3Builder):
         return metadata
 
     def build_content(self) -> None:
+        from .cover import COVER_NAME, draw_cover
+
+        image = self.config.epub_cover[0] if self.config.epub_cover else ""
+        if posixpath.basename(image) == COVER_NAME:
+            words = self.cover_words()
+            project = state_for(self.env).project
+            draw_cover(
+                self.outdir / image,
+                words["title"],
+                words["edition"],
+                words["language"],
+                self.config.epub_publisher or project.publisher,
+                subtitle=self.print_strings["epub_cover_subtitle"],
+            )
+        # the cover page of a previous build would be taken for a page of the
+        # book as well as the cover (two itemrefs to it: EPUBCheck RSC-005);
+        # Sphinx writes it again below
+        (self.outdir / self.coverpage_name).unlink(missing_ok=True)
         super().build_content()
         opf = self.outdir / "content.opf"
         text = opf.read_text(encoding="utf-8")
+        if image:  # EPUB 3 finds the cover by this property (the <meta name="cover"> is for EPUB 2)
+            text = re.sub(
+                rf'(<item id="[^"]+" href="{re.escape(html.escape(image))}" media-type="image/[^"]+") />',
+                r'\1 properties="cover-image" />',
+                text,
+            )
         with_svg = {
             path.relative_to(self.outdir).as_posix()
             for path in self.outdir.rglob("*.xhtml")

@@ -531,12 +531,15 @@ def languages_in_tags():
         tags._build_box_tree = original
 
 
-def render_pdf(html_text: str, base_dir: Path, stylesheet: Path, out: Path) -> int:
+def render_pdf(html_text: str, base_dir: Path, stylesheet: Path, out: Path, relayout=None) -> int:
     """Render with WeasyPrint into ``out`` (atomically); returns the page count.
 
     Any WeasyPrint warning or error fails the render: a link to a missing
     anchor, a character that no installed font has (``.notdef``), CSS it
-    ignored. The old ``out`` is kept then.
+    ignored. The old ``out`` is kept then. ``relayout(document, html)``, when
+    given, looks at the laid-out pages before anything is written and returns
+    the HTML to lay out instead (at most three times), or None when the pages
+    are right.
     """
     collect = _Collect()
     wp_logger = logging.getLogger("weasyprint")
@@ -549,9 +552,19 @@ def render_pdf(html_text: str, base_dir: Path, stylesheet: Path, out: Path) -> i
         from weasyprint.text.fonts import FontConfiguration
 
         fonts = FontConfiguration()
-        document = HTML(string=html_text, base_url=str(base_dir) + "/").render(
-            stylesheets=[CSS(filename=str(stylesheet), font_config=fonts)], font_config=fonts
-        )
+
+        def lay_out(text: str):
+            return HTML(string=text, base_url=str(base_dir) + "/").render(
+                stylesheets=[CSS(filename=str(stylesheet), font_config=fonts)], font_config=fonts
+            )
+
+        document = lay_out(html_text)
+        for _attempt in range(3 if relayout else 0):
+            changed = relayout(document, html_text)
+            if changed is None or changed == html_text:
+                break
+            html_text = changed
+            document = lay_out(html_text)
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_name(out.name + ".tmp")
         # PDF/UA-1: a tagged PDF (structure tree, language, title shown) that
@@ -577,6 +590,68 @@ def render_pdf(html_text: str, base_dir: Path, stylesheet: Path, out: Path) -> i
         )
     tmp.replace(out)
     return len(document.pages)
+
+
+# ------------------------------------------------------------ no page of lines alone
+_WRITE_SPACE = re.compile(r'(<div class="write-space[^"]*">)((?:<div class="write-line"></div>)+)')
+
+
+def tag_write_spaces(html_text: str) -> str:
+    """Number the ruled lines of each space to write (an exercise's, a
+    knowledge-check answer's): ``data-write="N"`` on each line of the Nth."""
+    counter = iter(range(1, 1_000_000))
+
+    def tagged(match: re.Match) -> str:
+        line = f'<div class="write-line" data-write="{next(counter)}">'
+        return match[1] + match[2].replace('<div class="write-line">', line)
+
+    return _WRITE_SPACE.sub(tagged, html_text)
+
+
+def lines_alone(document) -> dict[str, int]:
+    """The spaces to write whose last lines ran onto a page that holds
+    nothing else (no text apart from the running heads and the footer): a
+    stub page. Space number (``data-write``) → its lines on that page."""
+    from weasyprint.formatting_structure import boxes
+
+    found: dict[str, int] = {}
+    for page in document.pages:
+        lines: dict[str, set[int]] = {}
+        text = False
+        for child in page._page_box.children:
+            if isinstance(child, boxes.MarginBox):
+                continue
+            for box in child.descendants():
+                if isinstance(box, boxes.TextBox) and box.text.strip():
+                    text = True
+                    break
+                element = getattr(box, "element", None)
+                number = element.get("data-write") if element is not None else None
+                if number:
+                    lines.setdefault(number, set()).add(id(element))
+            if text:
+                break
+        if not text:
+            for number, elements in lines.items():
+                found[number] = found.get(number, 0) + len(elements)
+    return found
+
+
+def without_lines_alone(document, html_text: str) -> str | None:
+    """``html_text`` with the lines that ran onto a page of their own taken
+    out of their space to write (and, for an exercise's, one more: its box's
+    bottom edge ran over too), so that the exercise or the answer ends on
+    the page before; None when no page is only lines. The ``relayout`` of
+    :func:`render_pdf` for the course packs."""
+    spilled = lines_alone(document)
+    if not spilled:
+        return None
+    for number, count in spilled.items():
+        line = f'<div class="write-line" data-write="{number}"></div>'
+        edge = 0 if f'<div class="write-space writing-space">{line}' in html_text else 1
+        have = html_text.count(line)
+        html_text = html_text.replace(line * have, line * max(0, have - count - edge))
+    return html_text
 
 
 # ------------------------------------------------------------ the whole job
@@ -628,11 +703,23 @@ def build_pack(
     page = compose_html(
         project, pack, edition, body, outline, settings.site_url, settings.agenda, day, workshop_start, workshop, duplex
     )
+    page = tag_write_spaces(page)
     html_path = outdir / "pack.html"
     html_path.write_text(page, encoding="utf-8")
+    laid_out = [page]
+
+    def relayout(document, html_text: str) -> str | None:
+        # a page holding only the last lines of an exercise's space to write is a stub: fewer lines
+        changed = without_lines_alone(document, html_text)
+        if changed is not None:
+            laid_out.append(changed)
+        return changed
+
     out = pdf_path(project, pack.name, edition, language)
     stylesheet = project.root / PRINT_DIR / "coursepack.css"
-    pages = render_pdf(page, outdir, stylesheet, out)
+    pages = render_pdf(page, outdir, stylesheet, out, relayout)
+    if laid_out[-1] != page:
+        html_path.write_text(laid_out[-1], encoding="utf-8")  # what the PDF shows
     seconds["pdf"] = time.perf_counter() - start
     return PackResult(
         pack=pack,

@@ -124,6 +124,67 @@ def inspect_pdf(path: Path, with_text: bool = True) -> PdfFacts:
     )
 
 
+def _times(a, b) -> list[float]:
+    """The product of two PDF matrices [a b c d e f]."""
+    a, b = [float(v) for v in a], [float(v) for v in b]
+    return [
+        a[0] * b[0] + a[1] * b[2],
+        a[0] * b[1] + a[1] * b[3],
+        a[2] * b[0] + a[3] * b[2],
+        a[2] * b[1] + a[3] * b[3],
+        a[4] * b[0] + a[5] * b[2] + b[4],
+        a[4] * b[1] + a[5] * b[3] + b[5],
+    ]
+
+
+def text_sizes(path: Path) -> list[list[float]]:
+    """Per page, the size in points of every run of text as printed: the font
+    size times the vertical scale of the text matrix and of every drawing
+    transformation around it, form XObjects included (WeasyPrint draws an
+    SVG's text in them), so a drawing shrunk to fit shows its text's real size."""
+    import math
+
+    from pypdf import PdfReader
+    from pypdf.generic import ContentStream
+
+    reader = PdfReader(str(path))
+    identity = [1.0, 0.0, 0.0, 1.0, 0.0, 0.0]
+
+    def walk(stream, resources, ctm: list[float], runs: list[float], depth: int = 0) -> None:
+        saved: list[list[float]] = []
+        size, tm = 0.0, identity
+        for operands, operator in ContentStream(stream, reader).operations:
+            if operator == b"q":
+                saved.append(ctm)
+            elif operator == b"Q" and saved:
+                ctm = saved.pop()
+            elif operator == b"cm":
+                ctm = _times(operands, ctm)
+            elif operator == b"BT":
+                tm = identity
+            elif operator == b"Tf":
+                size = float(operands[1])
+            elif operator == b"Tm":
+                tm = [float(v) for v in operands]
+            elif operator in (b"Tj", b"TJ", b"'", b'"'):
+                m = _times(tm, ctm)
+                runs.append(round(size * math.hypot(m[2], m[3]), 2))
+            elif operator == b"Do" and depth < 8:
+                xobject = (resources.get("/XObject") or {}).get(operands[0])
+                xobject = xobject.get_object() if xobject is not None else None
+                if xobject is not None and xobject.get("/Subtype") == "/Form":
+                    inner = xobject.get("/Resources")
+                    matrix = xobject.get("/Matrix", identity)
+                    walk(xobject, inner.get_object() if inner else resources, _times(matrix, ctm), runs, depth + 1)
+
+    pages = []
+    for page in reader.pages:
+        runs: list[float] = []
+        walk(page.get_contents(), page.get("/Resources").get_object(), identity, runs)
+        pages.append(runs)
+    return pages
+
+
 @dataclass(frozen=True)
 class StructElement:
     tag: str  # the structure type without "/", e.g. "H1", "P", "Div"

@@ -13,7 +13,9 @@ session uses), the key messages of every ``facilitator-note`` and the
    messages; a session whose note is missing shows the titles of its pages
    instead, and the build warns naming it; messages that would not fit go on
    a second slide ("continued");
-3. one slide per diagram the module's pages use, drawn from the graph.
+3. one slide per diagram the module's pages use, drawn from the graph; the
+   forum architecture, too tall for one slide at a readable size, on one
+   slide per pair of its tiers ("… (1 of 3)"), its text at least 9 pt.
 
 :func:`render_pdf` (the packs' WeasyPrint step) renders it with
 ``conf/print/slides.css`` (254 × 142.9 mm pages, body text 24 pt); a slide
@@ -54,8 +56,13 @@ SLIDES_DIR = "slides"
 CHARS_PER_LINE = 56
 TITLE_CHARS = 40
 LINES_PER_SLIDE = 8
-#: The room for a diagram under a slide's title (mm): the page less margins and a two-line title
-DIAGRAM_BOX = (226.0, 84.0)
+#: The room for a diagram (mm): the page's width less its margins; its height
+#: less its margins, a little to spare and the lines of the title above it
+#: (28 pt, line height 1.15, 3 mm under it), of about DIAGRAM_TITLE_CHARS characters
+DIAGRAM_WIDTH = 226.0
+DIAGRAM_HEIGHT = 117.875 - 3.0 - 3.0
+DIAGRAM_TITLE_LINE = 28 * 1.15 * 25.4 / 72
+DIAGRAM_TITLE_CHARS = 46
 
 
 class SlidesError(CoursePackError):
@@ -72,8 +79,16 @@ class Slide:
     items_label: str = ""
     continued: bool = False
     svg: str = ""
+    extent: tuple[float, float] = (0, 0)  # of the drawing, in its own units
+    font: float = 0  # its smallest text, in its own units
+    title_lines: int = 0  # the title's lines that its size allows for
     size: tuple[float, float] = (0, 0)  # of the diagram on the slide, in mm
-    links: list[dict] = field(default_factory=list)  # over the diagram's boxes: href, label, box (mm)
+    links: list[dict] = field(default_factory=list)  # over the diagram's boxes: href, label, area (units), box (mm)
+
+    @property
+    def text_pt(self) -> float:
+        """The size of the diagram's smallest text on the slide, in points."""
+        return self.font * self.size[0] / self.extent[0] * 72 / 25.4 if self.extent[0] else 0.0
 
 
 @dataclass
@@ -181,47 +196,60 @@ def plan(outline: dict, strings: dict[str, str], diagrams: dict[str, object]) ->
             if key in seen or key not in diagrams:
                 continue
             seen.add(key)
-            title, svg, size, spots = diagrams[key]
-            slides.append(Slide("diagram", title, svg=svg, size=size, links=spots))
+            for title, svg, extent, font, spots in diagrams[key]:
+                slides.append(fit_diagram(Slide("diagram", title, svg=svg, extent=extent, font=font, links=spots)))
     return slides, warnings
 
 
-def draw_diagrams(project: Project, language: str, outline: dict, view=None) -> dict[str, tuple]:
-    """key → (title, SVG) of every diagram the module's pages use; boxes link to the entities' IRIs.
+def fit_diagram(slide: Slide, title_lines: int | None = None) -> Slide:
+    """The diagram slide with its drawing as large as fits below a title of
+    ``title_lines`` lines (estimated from its length when not given), in
+    proportion, and the links over its boxes scaled with it."""
+    lines = title_lines or lines_of(slide.title, DIAGRAM_TITLE_CHARS)
+    width, height = slide.extent
+    scale = min(DIAGRAM_WIDTH / width, (DIAGRAM_HEIGHT - lines * DIAGRAM_TITLE_LINE) / height)
+    links = [{**link, "box": tuple(round(v * scale, 2) for v in link["area"])} for link in slide.links]
+    size = (round(width * scale, 1), round(height * scale, 1))
+    return dataclasses.replace(slide, title_lines=lines, size=size, links=links)
+
+
+def draw_diagrams(project: Project, language: str, outline: dict, view=None) -> dict[str, list[tuple]]:
+    """key → its slides' drawings of every diagram the module's pages use
+    (the architecture in parts: :func:`citydiplo.site.diagrams.slide_diagrams`),
+    each as (title, SVG, extent, smallest font, links over the boxes); the
+    boxes link to the entities' IRIs.
 
     ``view`` is the graph view of the pack's Sphinx run (:func:`run_pack_sphinx`),
     so vocab/ is not read again; without it the graph is loaded."""
     keys = [d["key"] for chapter in outline.get("chapters", []) for d in chapter.get("diagrams", [])]
     if not keys:
         return {}
-    from ..site.diagrams import DiagramError, diagram_for, render_svg
+    from ..site.diagrams import FONT, DiagramError, render_svg, slide_diagrams
 
     if view is None or view.lang != language:
         from ..graph.load import load
         from ..graph.views import GraphView
 
         view = GraphView(load(project).graph, project, language)
-    found = {}
-    for serial, key in enumerate(dict.fromkeys(keys), start=1):
+    found: dict[str, list[tuple]] = {}
+    serial = 0
+    for key in dict.fromkeys(keys):
         kind, _, forum = key.partition("-")
         try:
-            diagram = diagram_for(view, kind, forum or None, wide=True)
+            drawings = slide_diagrams(view, kind, forum or None)
         except DiagramError:
             continue  # the pack build has already reported it
-        svg = render_svg(diagram, lambda slug: project.id_ns + slug, f"slide{serial}")
-        # the largest size that fits the slide below its title, in proportion
-        scale = min(DIAGRAM_BOX[0] / diagram.width, DIAGRAM_BOX[1] / diagram.height)
-        size = (round(diagram.width * scale, 1), round(diagram.height * scale, 1))
-        # WeasyPrint draws no links inside an SVG: a link over each box makes it one in the PDF
-        spots = [
-            {
-                "href": project.id_ns + box.slug,
-                "label": box.label,
-                "box": tuple(round(v * scale, 2) for v in (box.x, box.y, box.w, box.h)),
-            }
-            for box in diagram.boxes
-        ]
-        found[key] = (diagram.title, svg, size, spots)
+        found[key] = []
+        for diagram in drawings:
+            serial += 1
+            svg = render_svg(diagram, lambda slug: project.id_ns + slug, f"slide{serial}")
+            # WeasyPrint draws no links inside an SVG: a link over each box makes it one in the PDF
+            spots = [
+                {"href": project.id_ns + box.slug, "label": box.label, "area": (box.x, box.y, box.w, box.h)}
+                for box in diagram.boxes
+            ]
+            font = min(FONT, diagram.legend_font) if diagram.legend else FONT
+            found[key].append((diagram.title, svg, (diagram.width, diagram.height), font, spots))
     return found
 
 
@@ -315,6 +343,10 @@ def build_slides(
             bad = overflowing(staging, slides)
             if bad is None:
                 break
+            if slides[bad].kind == "diagram" and slides[bad].title_lines < 4:
+                # its title took more lines than guessed: a smaller drawing
+                slides[bad] = fit_diagram(slides[bad], slides[bad].title_lines + 1)
+                continue
             split = split_slide(slides, bad)
             if split is None:
                 raise SlidesError(

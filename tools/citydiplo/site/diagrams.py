@@ -21,6 +21,7 @@ shown under the drawing.
 
 from __future__ import annotations
 
+import math
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,6 +37,8 @@ SCHEMA = "https://schema.org/"
 KINDS = ("architecture", "routes")
 
 WIDTH = 720
+#: The widest drawing on a slide: at 226 mm wide, a text FONT units high is 9.3 pt
+SLIDE_WIDTH = 960
 MARGIN = 16
 GAP = 16
 FONT = 14
@@ -97,6 +100,7 @@ class Diagram:
     width: float = WIDTH
     height: float = 0
     legend_top: float = 0
+    legend_font: int = 12
 
     def box(self, slug: str) -> Box:
         return next(box for box in self.boxes if box.slug == slug)
@@ -150,9 +154,10 @@ def _relation(view, name: str) -> str:
     return view.label(_cd(view, name))
 
 
-def architecture(view, per_row: int = PER_ROW) -> Diagram:
-    """The forums, what is above them, the cities' channels and who leads them;
-    at most ``per_row`` boxes side by side (4 for a page, 6 for a slide)."""
+def _architecture_graph(view) -> tuple[dict[str, int], list[Box], list, list, list]:
+    """What the architecture diagram shows: each box's tier (0 above the
+    forums, 1 forums, 2 channels, 3 networks), the boxes, the edges, the
+    relations and the legend (every relation kind)."""
     forums = forums_with_routes(view)
     tiers: dict[str, int] = {}  # slug → tier (0 above, 1 forums, 2 channels, 3 networks)
     roles = {0: "above", 1: "forum", 2: "channel", 3: "network"}
@@ -231,19 +236,105 @@ def architecture(view, per_row: int = PER_ROW) -> Diagram:
         ("isPartOf", view.label(DCTERMS.isPartOf)),
         ("leads", f"{view.label(co_lead)}, {_relation(view, 'initiatedBy')}"),
     ]
+    return tiers, boxes, _unique(edges), _unique(relations), legend
+
+
+def architecture(view, per_row: int = PER_ROW) -> Diagram:
+    """The forums, what is above them, the cities' channels and who leads them;
+    at most ``per_row`` boxes side by side."""
+    tiers, boxes, edges, relations, legend = _architecture_graph(view)
     used = {kind for _, _, kind in edges}
     diagram = Diagram(
         key="architecture",
         title=view.ui("diagram_architecture"),
         description=view.ui("diagram_architecture_desc"),
         boxes=boxes,
-        edges=_unique(edges),
-        relations=_unique(relations),
+        edges=edges,
+        relations=relations,
         legend=[item for item in legend if item[0] in used],
         width=2 * MARGIN + per_row * BOX_WIDTH + (per_row - 1) * GAP,
     )
     _layout_rows(diagram, per_row, [[b for b in boxes if tiers[b.slug] == t] for t in range(4)])
     return diagram
+
+
+#: The architecture on slides: two rows of boxes a slide, boxes
+#: ``SLIDE_BOX_WIDTH`` wide, as many side by side (of ``SLIDE_PER_ROW``) as
+#: need the fewest rows and draw the text largest in the room a slide gives;
+#: at most 4, so that the drawing is narrow enough for its text to reach
+#: 9 pt on a 16:9 slide
+SLIDE_PER_ROW = (2, 3, 4)
+SLIDE_BOX_WIDTH = 200
+#: The room for a drawing on a slide below a one-line title (mm)
+SLIDE_ROOM = (226.0, 100.0)
+#: The parts' titles, in their order
+PART_TITLES = ("diagram_architecture_above", "diagram_architecture_channels", "diagram_architecture_leads")
+#: Which part draws a line, by its relation: what is above the forums, the
+#: cities' channels into them, who leads the channels
+PART_OF_RELATION = {"reviews": 0, "organisedBy": 0, "via": 1, "isPartOf": 1, "leads": 2}
+
+
+def architecture_parts(view, room: tuple[float, float] = SLIDE_ROOM) -> list[Diagram]:
+    """The architecture in parts for slides, each drawn from the same graph
+    data as :func:`architecture`: the forums and what is above them (the
+    frameworks they review, the bodies that run them), the forums and the
+    cities' channels into them, the channels and who leads them (a part
+    without lines is left out). Every line is in one part, by its relation;
+    a part draws two rows, the upper ends of its lines (in the first part,
+    what is above; in the others, the forums and the led channels) over
+    the lower ends, with the relations of its lines and their legend; its
+    title ends "(1 of N)". A box keeps its place in its row's order across
+    the parts. ``room``: the width and height (mm) the part is drawn into;
+    of the row lengths in :data:`SLIDE_PER_ROW`, the one that needs the
+    fewest rows, and of those the one that draws it largest there."""
+    tiers, boxes, edges, relations, legend = _architecture_graph(view)
+    order = {box.slug: i for i, box in enumerate(_in_reading_order(architecture(view, per_row=max(SLIDE_PER_ROW))))}
+    by_part: dict[int, list] = {}
+    for edge in edges:
+        by_part.setdefault(PART_OF_RELATION[edge[2]], []).append(edge)
+    forums = [slug for slug, tier in tiers.items() if tier == 1]
+    parts = []
+    for number, (index, lines) in enumerate(sorted(by_part.items()), start=1):
+        if index == 0:  # what is above (upper ends) over the forums
+            upper = {a for a, _b, _kind in lines}
+            lower = set(forums)
+        elif index == 1:  # the forums over their channels
+            upper = set(forums)
+            lower = {slug for edge in lines for slug in edge[:2]} - upper
+        else:  # the led channels over those who lead them
+            upper = {a for a, _b, _kind in lines}
+            lower = {b for _a, b, _kind in lines} - upper
+        pairs = {frozenset(edge[:2]) for edge in lines}
+        used = {kind for _, _, kind in lines}
+        title = view.ui("diagram_part").format(title=view.ui(PART_TITLES[index]), number=number, count=len(by_part))
+        chosen = None
+        for per_row in SLIDE_PER_ROW:
+            own = [Box(b.slug, b.label, b.role) for b in sorted(boxes, key=lambda b: order[b.slug])]
+            rows = [[b for b in own if b.slug in upper], [b for b in own if b.slug in lower]]
+            part = Diagram(
+                key=f"architecture-{number}",
+                title=title,
+                description=view.ui("diagram_architecture_desc"),
+                boxes=rows[0] + rows[1],
+                edges=lines,
+                relations=[r for r in relations if frozenset((r[0], r[2])) in pairs],
+                legend=[item for item in legend if item[0] in used],
+                width=2 * MARGIN + per_row * SLIDE_BOX_WIDTH + (per_row - 1) * GAP,
+                legend_font=FONT,
+            )
+            _layout_rows(part, per_row, rows, width=SLIDE_BOX_WIDTH, tight=True, ordered=True)
+            # fewest rows first (a line to a second row of a tier runs behind the
+            # first row's boxes), then the largest text
+            wrapped = sum(math.ceil(len(row) / per_row) for row in rows)
+            rank = (wrapped, -min(room[0] / part.width, room[1] / part.height))
+            if chosen is None or rank < chosen[0]:
+                chosen = (rank, part)
+        parts.append(chosen[1])
+    return parts
+
+
+def _in_reading_order(diagram: Diagram) -> list[Box]:
+    return sorted(diagram.boxes, key=lambda box: (box.y, box.x))
 
 
 def routes(view, forum_slug: str, wide: bool = False) -> Diagram:
@@ -292,22 +383,34 @@ def routes(view, forum_slug: str, wide: bool = False) -> Diagram:
         edges=edges,
         relations=relations,
         legend=[("route", view.label(_cd(view, "route"))), ("via", via_word)] if via_slugs else [],
-        width=1000 if wide else WIDTH,
+        width=SLIDE_WIDTH if wide else WIDTH,
+        legend_font=FONT if wide else 12,
     )
-    _layout_columns(diagram, route_slugs, via_slugs, (230, 360, 0) if wide else (170, 230, 0), tight=wide)
+    _layout_columns(diagram, route_slugs, via_slugs, (150, 340, 0) if wide else (170, 230, 0), tight=wide)
     return diagram
 
 
-def diagram_for(view, kind: str, forum: str | None = None, wide: bool = False) -> Diagram:
-    """The diagram a directive names: ``architecture`` or ``routes FORUM``
-    (``wide``: laid out for a 16:9 slide)."""
+def diagram_for(view, kind: str, forum: str | None = None) -> Diagram:
+    """The diagram a directive names: ``architecture`` or ``routes FORUM``."""
     if kind == "architecture" and not forum:
-        return architecture(view, per_row=6 if wide else PER_ROW)
+        return architecture(view)
     if kind == "routes" and forum:
-        return routes(view, forum, wide=wide)
+        return routes(view, forum)
     raise DiagramError(
         f"write `architecture` or `routes FORUM` (a forum's slug), not {' '.join(filter(None, [kind, forum]))!r}"
     )
+
+
+def slide_diagrams(view, kind: str, forum: str | None = None) -> list[Diagram]:
+    """The diagram a directive names, laid out for 16:9 slides: the
+    architecture in parts (:func:`architecture_parts`), a forum's routes
+    in wide columns; every text at least :data:`FONT` units high in a drawing
+    at most :data:`SLIDE_WIDTH` wide."""
+    if kind == "architecture" and not forum:
+        return architecture_parts(view)
+    if kind == "routes" and forum:
+        return [routes(view, forum, wide=True)]
+    return [diagram_for(view, kind, forum)]  # raises
 
 
 def _unique(items: list) -> list:
@@ -315,10 +418,19 @@ def _unique(items: list) -> list:
 
 
 # ----------------------------------------------------------------- layout
-def _layout_rows(diagram: Diagram, per_row: int, tiers: list[list[Box]]) -> None:
-    """Each tier in rows of at most ``per_row`` boxes, ordered by the
-    mean position of the boxes they are linked to in the rows above."""
-    width = BOX_WIDTH
+def _layout_rows(
+    diagram: Diagram,
+    per_row: int,
+    tiers: list[list[Box]],
+    width: float = BOX_WIDTH,
+    tight: bool = False,
+    ordered: bool = False,
+) -> None:
+    """Each tier in rows of at most ``per_row`` boxes ``width`` wide, ordered
+    by the mean position of the boxes they are linked to in the rows above
+    (``ordered``: as given). ``tight``: less room around the text and
+    between the rows, for a slide."""
+    pad, between, within = (PAD / 2, GAP * 2, GAP / 2) if tight else (PAD, GAP * 3, GAP * 1.5)
     placed: dict[str, float] = {}
     neighbours: dict[str, list[str]] = {}
     for a, b, _ in diagram.edges:
@@ -336,21 +448,21 @@ def _layout_rows(diagram: Diagram, per_row: int, tiers: list[list[Box]]) -> None
                 xs = [forum_order[n] * 1000 for n in neighbours.get(box.slug, []) if n in forum_order]
             return (sum(xs) / len(xs) if xs else 1e9, box.label.casefold(), box.slug)
 
-        ordered = sorted(tier, key=key)
-        for start in range(0, len(ordered), per_row):
-            row = ordered[start : start + per_row]
+        in_order = tier if ordered else sorted(tier, key=key)
+        for start in range(0, len(in_order), per_row):
+            row = in_order[start : start + per_row]
             used = len(row) * width + (len(row) - 1) * GAP
             x = (diagram.width - used) / 2
             for box in row:
-                box.w = width
+                box.w, box.pad = width, pad
                 box.lines = wrap(box.label, width - 2 * PAD)
             height = max(box.h for box in row)
             for box in row:
                 box.x, box.y = x, y + (height - box.h) / 2
                 placed[box.slug] = x + width / 2
                 x += width + GAP
-            y += height + GAP * (3 if start + per_row >= len(ordered) else 1.5)
-    diagram.height = _with_legend(diagram, y - GAP * 2)
+            y += height + (between if start + per_row >= len(in_order) else within)
+    diagram.height = _with_legend(diagram, y - between + GAP)
 
 
 def _layout_columns(
@@ -390,9 +502,9 @@ def _legend_places(diagram: Diagram, top: float) -> list[tuple[float, float, str
     places = []
     x, y = MARGIN, top + LINE / 2
     for kind, words in diagram.legend:
-        width = 34 + len(words) * 12 * 0.58 + 20
+        width = 34 + len(words) * diagram.legend_font * 0.58 + 20
         if x > MARGIN and x + width > diagram.width - MARGIN:
-            x, y = MARGIN, y + LINE + 4
+            x, y = MARGIN, y + max(LINE, diagram.legend_font + 3) + 4
         places.append((x, y, kind, words))
         x += width
     return places
@@ -465,7 +577,8 @@ def render_svg(diagram: Diagram, href: Callable[[str], str], id_prefix: str = "c
                 f'stroke-width="1.6"{dashes}/>'
             )
             out.append(
-                f'<text x="{_n(x + 34)}" y="{_n(y + 4.5)}" font-size="12" fill="#111111">{html_text(words)}</text>'
+                f'<text x="{_n(x + 34)}" y="{_n(y + diagram.legend_font * 0.375)}" '
+                f'font-size="{diagram.legend_font}" fill="#111111">{html_text(words)}</text>'
             )
     out.append("</svg>")
     return "".join(out)
