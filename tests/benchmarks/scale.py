@@ -161,6 +161,15 @@ myst_heading_anchors = 3
 suppress_warnings = ["myst", "ref", "toc"]
 """
 
+MYST_PAGES = """
+import sys
+from citydiplo.config import load_project
+from citydiplo.graph.load import load
+from citydiplo.site.compile import compile_vocab
+project = load_project(sys.argv[1])
+compile_vocab(load(project).graph, project)
+"""
+
 RDFLIB_BASELINE = """
 import sys, time
 from pathlib import Path
@@ -237,6 +246,10 @@ def run_size(n: int, work: Path, jobs: str, baseline: bool, label: str = "", rou
 
     if baseline:
         src = work / "baseline"
+        # the generated MyST pages (the myst route; the collect route makes no id/ or def/ sources)
+        subprocess.run(
+            [sys.executable, "-c", MYST_PAGES, str(repo)], env=env, check=True, capture_output=True, text=True
+        )
         for folder in GENERATED:
             shutil.copytree(repo / folder, src / Path(folder).relative_to("handbook"))
         (src / "conf.py").write_text(BASELINE_CONF, encoding="utf-8")
