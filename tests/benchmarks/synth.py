@@ -118,7 +118,7 @@ def read_data(root: Path) -> tuple[Graph, dict[str, str]]:
     graph = Graph()
     prefixes: dict[str, str] = {}
     for path in sorted((root / "vocab" / "data").rglob("*.ttl")):
-        if path.name == "synthetic.ttl":
+        if path.name.startswith("synthetic"):
             continue
         part = Graph()
         part.parse(path, format="turtle")
@@ -213,10 +213,34 @@ def generate(n: int, root: Path = ROOT, seed: int = 17) -> Graph:
     return out
 
 
-def write(graph: Graph, path: Path) -> None:
+#: Largest synthetic file: vocab/ refuses files over 16 MiB (graph.load), so
+#: 20,000 entities go into several files, split between subject blocks.
+PART_BYTES = 8 * 2**20
+
+
+def write(graph: Graph, path: Path) -> list[Path]:
+    """Write ``path`` (and ``<stem>-2.ttl`` … when the text is over PART_BYTES); returns the files."""
     text = graph.serialize(format="turtle")
+    if "_:" in text:
+        raise ValueError("a blank node with a label would not survive the split into files")
+    lines = text.split("\n")
+    cut = next(i for i, line in enumerate(lines) if line.strip() and not line.startswith("@prefix"))
+    prefixes, body = "\n".join(lines[:cut]).strip() + "\n\n", "\n".join(lines[cut:])
+    parts: list[list[str]] = [[]]
+    size = 0
+    for block in body.split("\n\n"):
+        if size + len(block) > PART_BYTES and parts[-1]:
+            parts.append([])
+            size = 0
+        parts[-1].append(block)
+        size += len(block.encode("utf-8")) + 2
     header = "# Synthetic entities for the scale benchmark (tests/benchmarks/synth.py); not real data.\n\n"
-    path.write_text(header + text, encoding="utf-8")
+    written = []
+    for number, blocks in enumerate(parts, start=1):
+        target = path if number == 1 else path.with_name(f"{path.stem}-{number}{path.suffix}")
+        target.write_text(header + prefixes + "\n\n".join(blocks).strip() + "\n", encoding="utf-8")
+        written.append(target)
+    return written
 
 
 def main(argv=None) -> int:
