@@ -65,6 +65,8 @@ def page_size(base: str, path: str) -> int:
 
 def pagefind_results(page, url: str) -> list[str]:
     page.goto(url)
+    # the names come first, Pagefind's results after them: wait until the page says it is done
+    page.wait_for_selector(".cd-search-status[data-done]", state="attached", timeout=15_000)
     page.wait_for_selector(".cd-search-result-link", timeout=15_000)
     return page.eval_on_selector_all(".cd-search-result-link", "links => links.map(a => a.href)")
 

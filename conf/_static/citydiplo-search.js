@@ -282,6 +282,7 @@
       window.history.replaceState(null, "", url);
       list.replaceChildren();
       more.hidden = true;
+      delete status.dataset.done; // set again once this query's results are all shown
       if (!query) {
         status.textContent = "";
         return;
@@ -314,6 +315,7 @@
       } else {
         status.textContent = found.total ? words.found.replace("{n}", String(found.total)) : words.none;
       }
+      status.dataset.done = "";
     };
 
     /* The best bets and Pagefind's results of one query, not yet shown. */
