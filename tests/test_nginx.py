@@ -10,6 +10,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -255,6 +256,11 @@ def test_static_pages_and_missing_things(nginx):
     assert fetch(url.rstrip("/"))[0] == 301
     assert fetch(url + "id/gfmd.html")[0] == 200
     assert fetch(url + "id/no-such-entity", "text/turtle")[0] == 404
+    # cache lifetimes: pages and data an hour, checksummed stylesheets and scripts a week
+    css = re.search(rb'href="(_static/[^"?]+\.css)', body).group(1).decode()
+    for path, seconds in (("", 3600), ("id/gfmd.html", 3600), ("id/gfmd.ttl", 3600), (css, 604800)):
+        status, headers, _ = fetch(url + path)
+        assert status == 200 and headers.get("Cache-Control") == f"max-age={seconds}", (path, dict(headers))
 
 
 def test_sparql_endpoint_behind_nginx_is_read_only(nginx):
