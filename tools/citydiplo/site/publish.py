@@ -244,23 +244,33 @@ def code_digest() -> str:
     return digest.hexdigest()
 
 
+def kept_dump(old: dict, dist: Path, key: str) -> ExportResult | None:
+    """The dump the last build wrote into ``dist``, as its manifest ``old``
+    describes it, if it was made from the input ``key``
+    (:func:`~citydiplo.graph.export.published_key`) and its files are all
+    there; else None."""
+    dump = old.get("dump") if isinstance(old.get("dump"), dict) else {}
+    names = dump.get("files") if isinstance(dump.get("files"), list) else []
+    if not names or dump.get("key") != key:
+        return None
+    files = [output_path(dist, str(name)) for name in names]
+    if not all(path.is_file() for path in files):
+        return None
+    return ExportResult(dist, int(dump.get("triples", 0)), files, int(dump.get("in_files", 0)))
+
+
 def unchanged_site_files(project: Project, outdir: Path, files, old: dict) -> tuple[list[Path], ExportResult] | None:
     """The files and the dump the last build wrote, if ``vocab/`` is as it was
-    then (:func:`~citydiplo.graph.export.published_key`) and every file is
-    still there; else None. A no-change rebuild then neither parses the data
-    nor serialises anything."""
-    dump = old.get("dump") if isinstance(old.get("dump"), dict) else {}
+    then and every file is still there; else None. A no-change rebuild then
+    neither parses the data nor serialises anything."""
     resources = old.get("resources") if isinstance(old.get("resources"), dict) else {}
-    names = dump.get("files") if isinstance(dump.get("files"), list) else []
-    if not (resources and names and dump.get("key") == published_key(project, files)):
+    kept = kept_dump(old, outdir / "dist", published_key(project, files)) if resources else None
+    if kept is None:
         return None
-    dist = outdir / "dist"
-    dump_files = [dist / str(name) for name in names]
     site_files = [outdir / f"{name}.{suffix}" for name in resources for suffix, _ in FORMATS]
     # only looked at, never written: a plain existence test is enough (no resolving)
-    if not all(os.path.isfile(path) for path in [*dump_files, *site_files]):
+    if not all(os.path.isfile(path) for path in site_files):
         return None
-    kept = ExportResult(dist, int(dump.get("triples", 0)), dump_files, int(dump.get("in_files", 0)))
     return site_files, kept
 
 
@@ -274,11 +284,12 @@ def write_site_files(project: Project, outdir: Path, files: list[Path] | None = 
     A change of this package's code writes everything again.
     """
     result = PublishResult()
+    code = code_digest()
     try:
         old = json.loads((outdir / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         old = {}
-    if not isinstance(old, dict) or old.get("code") != code_digest():
+    if not isinstance(old, dict) or old.get("code") != code:
         old = {}
     unchanged = unchanged_site_files(project, outdir, files, old)
     if unchanged is not None:  # vocab/ and the code as at the last build, every file there: nothing to do
@@ -298,21 +309,11 @@ def write_site_files(project: Project, outdir: Path, files: list[Path] | None = 
         for rel, content in serialise(project, name, triples).items():
             path = output_path(outdir, rel)
             (result.written if write_if_changed(path, content) else result.unchanged).append(path)
-    dump = old.get("dump") if isinstance(old.get("dump"), dict) else {}
     dist = outdir / "dist"
-    names = dump.get("files") if isinstance(dump.get("files"), list) else []
-    if dump.get("key") == graph.key and names and all(output_path(dist, name).is_file() for name in names):
-        result.dump = ExportResult(
-            directory=dist,
-            triples=int(dump.get("triples", 0)),
-            files=[output_path(dist, name) for name in names],
-            in_files=int(dump.get("in_files", 0)),
-        )
-    else:
-        result.dump = export(project, dist, files=files)
+    result.dump = kept_dump(old, dist, graph.key) or export(project, dist, files=files)
     SITE_DUMPS[dump_key(outdir)] = result.dump
     manifest = {
-        "code": code_digest(),
+        "code": code,
         "resources": resources,
         "dump": {
             "key": graph.key,

@@ -73,7 +73,7 @@ def indexed_pages(site: Path) -> list[Path]:
 def pagefind_glob(site: Path) -> str:
     """Pagefind's ``--glob``: the pages at the top and every folder but the
     name-table sections (Pagefind's default is every page, ``**/*.{html}``)."""
-    folders = sorted(p.name for p in Path(site).iterdir() if p.is_dir() and not skipped(site, p)) if site else []
+    folders = sorted(p.name for p in Path(site).iterdir() if p.is_dir() and not skipped(site, p))
     if not all(PLAIN_NAME.match(name) for name in folders):
         return "**/*.{html}"  # an unusual folder name: let Pagefind read every page (same index, slower)
     return "{" + ",".join(["*.html", *(f"{name}/**/*.html" for name in folders)]) + "}"
