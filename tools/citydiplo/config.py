@@ -58,6 +58,12 @@ class Project:
     def conf_dir(self) -> Path:
         return self.root / "conf"
 
+    def settings_bytes(self) -> bytes:
+        """The bytes of ``conf/citydiplo.toml`` (empty if it is gone), for the
+        digests that decide what a build makes again."""
+        path = self.root / CONFIG_NAME
+        return path.read_bytes() if path.is_file() else b""
+
     def rel(self, path: Path) -> str:
         """A path relative to the root, for messages."""
         try:

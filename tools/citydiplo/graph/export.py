@@ -35,7 +35,7 @@ from pyoxigraph import (
     Triple,
 )
 
-from ..config import CONFIG_NAME, LANGUAGE_CODES, Project
+from ..config import LANGUAGE_CODES, Project
 from ..escape import csv_cell
 from ..files import replace_dir
 from ..paths import output_path
@@ -464,8 +464,7 @@ def published_key(project: Project, files: list[Path] | None = None) -> str:
     # the same project in another folder has the same key (tests copy built projects)
     settings = [project.name, project.version, project.licence, project.publisher, project.base_iri]
     digest = hashlib.sha256(repr([*settings, project.languages, project.stale_after_days]).encode())
-    config = project.root / CONFIG_NAME
-    digest.update(config.read_bytes() if config.is_file() else b"")
+    digest.update(project.settings_bytes())
     for path in paths:
         digest.update(project.rel(path).encode() + b"\0")
         try:

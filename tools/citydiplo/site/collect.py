@@ -361,13 +361,11 @@ def inputs_digest(app, around: str) -> str:
     """What every page of this route is made from: ``vocab/`` (its files'
     bytes, the edition and language), the layout around the pages, and
     whether quotes are curled. Unchanged, no page can have changed."""
-    from ..config import CONFIG_NAME
     from .publish import code_digest
     from .sphinxext import state_for
 
     state = state_for(app.env)
-    config = state.project.root / CONFIG_NAME
-    settings = hashlib.sha256(config.read_bytes() if config.is_file() else b"").hexdigest()
+    settings = hashlib.sha256(state.project.settings_bytes()).hexdigest()
     key = [state.vocab_hash, around, code_digest(), settings, str(smartquotes_action(app))]
     return hashlib.sha256(json.dumps(key).encode()).hexdigest()
 

@@ -878,13 +878,11 @@ def compile_key(project: Project, route: str, language: str, edition: str) -> st
     (data, queries, releases), the package's code, templates and strings,
     ``conf/citydiplo.toml``, the route, the language, the edition and the
     build date (the page of upcoming events)."""
-    from ..config import CONFIG_NAME
     from ..graph.views import today
     from .publish import code_digest
 
     digest = hashlib.sha256(json.dumps([route, language, edition, str(today()), code_digest()]).encode())
-    config = project.root / CONFIG_NAME
-    digest.update(config.read_bytes() if config.is_file() else b"")
+    digest.update(project.settings_bytes())
     for path in sorted(project.vocab_dir.rglob("*")):
         if path.is_file():
             digest.update(path.relative_to(project.vocab_dir).as_posix().encode() + b"\0" + path.read_bytes())
