@@ -228,6 +228,24 @@ def test_output_path_refuses_a_link_out(tmp_path):
         output_path(tmp_path / "handbook", "id/x.md")
 
 
+def test_output_path_looks_at_links_at_every_depth(tmp_path):
+    """A link as the file itself (even dangling) or deeper down is resolved and checked;
+    a link that stays inside the folder is allowed; the folder itself may be reached through a link."""
+    site = tmp_path / "site"
+    (site / "id").mkdir(parents=True)
+    (tmp_path / "outside").mkdir()
+    (site / "id" / "leaf.ttl").symlink_to(tmp_path / "outside" / "leaf.ttl")  # dangling, pointing out
+    (site / "id" / "sub").symlink_to(tmp_path / "outside")
+    (site / "inner").symlink_to(site / "id")
+    for rel in ("id/leaf.ttl", "id/sub/x.ttl"):
+        with pytest.raises(UnsafePath):
+            output_path(site, rel)
+    assert output_path(site, "inner/x.ttl") == site.resolve() / "inner" / "x.ttl"
+    assert output_path(site, "id/new/deeper/x.ttl") == site.resolve() / "id/new/deeper/x.ttl"
+    (tmp_path / "via").symlink_to(site)
+    assert output_path(tmp_path / "via", "id/x.ttl") == site.resolve() / "id" / "x.ttl"
+
+
 def test_sync_refuses_pages_outside_generated_folders(tmp_path):
     handbook = tmp_path / "handbook"
     (handbook / "id").mkdir(parents=True)

@@ -9,7 +9,9 @@ rules are used by validation (``citydiplo validate`` reports a bad slug at
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from pathlib import Path
 
 #: kebab-case: ``mayors-mechanism``, ``gfmd-summit-2024``
@@ -59,12 +61,27 @@ def is_term(name: str) -> bool:
 def output_path(folder: Path, rel: str) -> Path:
     """The path of ``rel`` (``id/gfmd.md``, ``def/Forum.ttl``, ``csv/actors.csv``)
     below ``folder``; raises :class:`UnsafePath` unless every segment is a plain
-    name and the resolved path is inside the resolved folder (symlinks included)."""
+    name and the resolved path is inside the resolved folder (symlinks included).
+
+    A plain segment cannot be ``..``, so only a symbolic link below the folder
+    could lead out of it: each segment that exists is looked at, and a path
+    through a link is resolved whole and checked (the folder is resolved on
+    every call; the build writes its files into folders it has just made).
+    """
     parts = rel.split("/")
     if not rel or any(not part or len(part) > MAX_NAME or not REL_RE.match(part) for part in parts):
         raise UnsafePath(f"{rel!r} is not a safe file name below {folder}")
-    base = Path(folder).resolve()
-    path = (base / Path(*parts)).resolve()
-    if path == base or base not in path.parents:
-        raise UnsafePath(f"{rel!r} resolves to {path}, outside {base}")
-    return base / Path(*parts)
+    base = os.path.realpath(folder)
+    current = base
+    for part in parts:
+        current = os.path.join(current, part)
+        try:
+            mode = os.lstat(current).st_mode
+        except (FileNotFoundError, NotADirectoryError):
+            break  # nothing below a missing segment exists, so nothing below it is a link
+        if stat.S_ISLNK(mode):
+            path = Path(os.path.join(base, *parts)).resolve()
+            if str(path) == base or not str(path).startswith(base.rstrip(os.sep) + os.sep):
+                raise UnsafePath(f"{rel!r} resolves to {path}, outside {base}")
+            break
+    return Path(base, *parts)

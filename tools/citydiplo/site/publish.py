@@ -44,6 +44,7 @@ from ..files import write_if_changed
 from ..graph.export import NS, ExportResult, canonical, description, export, published, published_key, rdf_text
 from ..graph.views import GraphView
 from ..paths import is_slug, is_term, output_path
+from . import background
 
 #: The files each described resource gets: suffix and media type (every one negotiable by IRI).
 FORMATS = (
@@ -284,13 +285,7 @@ def write_site_files(project: Project, outdir: Path, files: list[Path] | None = 
     A change of this package's code writes everything again.
     """
     result = PublishResult()
-    code = code_digest()
-    try:
-        old = json.loads((outdir / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        old = {}
-    if not isinstance(old, dict) or old.get("code") != code:
-        old = {}
+    old = read_manifest(outdir)
     unchanged = unchanged_site_files(project, outdir, files, old)
     if unchanged is not None:  # vocab/ and the code as at the last build, every file there: nothing to do
         result.unchanged, result.dump = unchanged
@@ -313,7 +308,7 @@ def write_site_files(project: Project, outdir: Path, files: list[Path] | None = 
     result.dump = kept_dump(old, dist, graph.key) or export(project, dist, files=files)
     SITE_DUMPS[dump_key(outdir)] = result.dump
     manifest = {
-        "code": code,
+        "code": code_digest(),
         "resources": resources,
         "dump": {
             "key": graph.key,
@@ -324,6 +319,55 @@ def write_site_files(project: Project, outdir: Path, files: list[Path] | None = 
     }
     write_if_changed(outdir / MANIFEST, json.dumps(manifest, sort_keys=True, indent=0))
     return result
+
+
+class SiteFiles:
+    """:func:`write_site_files` for a site being built, begun now and finished
+    by :meth:`result`.
+
+    When there is work to do and a second core, the files are written by a
+    forked process (:mod:`citydiplo.site.background`) while Sphinx builds the
+    pages; else they are written when the result is asked for. Either way the
+    dump is recorded in :data:`SITE_DUMPS` of this process.
+    """
+
+    def __init__(self, project: Project, outdir: Path, files: list[Path] | None = None):
+        self.args = (project, outdir, files)
+        self.job = None
+        if BACKGROUND and background.available() and not _nothing_to_write(project, outdir, files):
+            self.job = background.Forked(write_site_files, project, outdir, files)
+
+    def result(self) -> PublishResult:
+        """The files written (raises what writing them raised)."""
+        if self.job is None:
+            return write_site_files(*self.args)
+        job, self.job = self.job, None
+        result = job.result()
+        SITE_DUMPS[dump_key(self.args[1])] = result.dump
+        return result
+
+    def cancel(self) -> None:
+        """The build failed: stop writing."""
+        if self.job is not None:
+            self.job.cancel()
+            self.job = None
+
+
+#: Whether :class:`SiteFiles` may fork (tests that count calls in this process turn it off).
+BACKGROUND = True
+
+
+def _nothing_to_write(project: Project, outdir: Path, files) -> bool:
+    return unchanged_site_files(project, outdir, files, read_manifest(outdir)) is not None
+
+
+def read_manifest(outdir: Path) -> dict:
+    """The site's :data:`MANIFEST`, if it was written by this code (else ``{}``: write everything)."""
+    try:
+        old = json.loads((outdir / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return old if isinstance(old, dict) and old.get("code") == code_digest() else {}
 
 
 # ------------------------------------------------------------- schema.org

@@ -90,7 +90,18 @@ class State:
 
 
 def state_for(env) -> State:
-    return _STATE[str(Path(env.srcdir).resolve())]
+    return _STATE[_resolved(str(env.srcdir))]
+
+
+#: Source folders as given → resolved (``state_for`` is asked for on every role and page).
+_RESOLVED: dict[str, str] = {}
+
+
+def _resolved(srcdir: str) -> str:
+    found = _RESOLVED.get(srcdir)
+    if found is None:
+        found = _RESOLVED[srcdir] = str(Path(srcdir).resolve())
+    return found
 
 
 def last_state(srcdir: Path) -> State | None:
@@ -136,7 +147,8 @@ def on_builder_inited(app) -> None:
         vocab_hash=vocab_digest(project, config.citydiplo_edition, language),
         queries={q.name: q for q in load_queries(project)},
     )
-    _STATE[str(Path(app.srcdir).resolve())] = state
+    _RESOLVED[str(app.srcdir)] = key = str(Path(app.srcdir).resolve())
+    _STATE[key] = state
     if config.citydiplo_compile:
         from .collect import route
 
@@ -184,7 +196,18 @@ def on_env_before_read_docs(app, env, docnames) -> None:
             continue  # Sphinx reports it when it reads the page
         if "{query}" in text:
             state_for(env).store  # noqa: B018 (made now, kept on the state)
-            return
+            break
+    start_site_files(app)
+
+
+def start_site_files(app) -> None:
+    """Begin writing the RDF files and the dump of an HTML build (after the
+    query store is made, so that a forked writer inherits the published graph)."""
+    if app.builder.name == "html" and getattr(app.builder, "_citydiplo_site_files", None) is None:
+        from .publish import SiteFiles
+
+        state = state_for(app.env)
+        app.builder._citydiplo_site_files = SiteFiles(state.project, Path(app.outdir), state.vocab.content_files)
 
 
 def shown_label(state: State, key: str) -> str | None:
@@ -294,13 +317,17 @@ def is_translated(app, state: State, docname: str) -> bool:
 
 def on_build_finished(app, exception) -> None:
     """Write each IRI's RDF files (id/<slug>.ttl, .jsonld …) and the dump (dist/) into the site."""
+    pending = getattr(app.builder, "_citydiplo_site_files", None)
+    app.builder._citydiplo_site_files = None
+    if exception is not None and pending is not None:
+        pending.cancel()
     if exception is None and app.builder.name == "html":
         from ..graph.export import ExportError
-        from .publish import write_site_files
+        from .publish import SiteFiles
 
         state = state_for(app.env)
         try:
-            write_site_files(state.project, Path(app.outdir), state.vocab.content_files)
+            (pending or SiteFiles(state.project, Path(app.outdir), state.vocab.content_files)).result()
         except ExportError as exc:
             logger.warning(f"no RDF files written: {exc}", type="citydiplo", subtype="vocab")
         from ..files import write_if_changed
