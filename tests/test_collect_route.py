@@ -135,20 +135,28 @@ def test_unchanged_pages_are_not_written_again(project, monkeypatch):
     """A rebuild writes no entity page, and renders none when nothing they are made of changed;
     after one label changes, the pages that show it are written again and show the new label,
     the others are not."""
+    from citydiplo.graph.load import Vocab
     from citydiplo.site import collect, publish
 
     set_entity_route(project, "collect")
     site = build_site(project, jobs=1, status=io.StringIO())
     pages = sorted((site / "id").glob("*.html")) + sorted((site / "def").glob("*.html"))
     stamps = {p: p.stat().st_mtime_ns for p in pages}
-    rendered = []
+    made_of_graph = ["sitemap.xml", "calendar.ics", *(p.relative_to(site) for p in site.glob("searchnames/**/*.json"))]
+    before = {rel: (site / rel).read_bytes() for rel in made_of_graph}
+    rendered, graphs = [], []
     render = collect.render_pages
     monkeypatch.setattr(collect, "render_pages", lambda *a, **k: rendered.append(1) or render(*a, **k))
+    materialise = Vocab._materialise
+    spy = lambda self: (graphs.append(1) if self._pending else 0, materialise(self))  # noqa: E731
+    monkeypatch.setattr(Vocab, "_materialise", spy)
     log = io.StringIO()
     build_site(project, jobs=1, status=log)
     assert f"0 entity and term page(s) written, {len(pages)} unchanged" in log.getvalue()
     assert {p: p.stat().st_mtime_ns for p in pages} == stamps
     assert rendered == []  # vocab/, layout, code and settings unchanged: nothing to render
+    assert graphs == []  # ... and no rdflib graph made: the files were parsed (checked), not loaded
+    assert {rel: (site / rel).read_bytes() for rel in made_of_graph} == before  # the name table, map, calendar kept
     # other code (a template, a UI string) renders every page again, and writes only what differs
     monkeypatch.setattr(publish, "code_digest", lambda: "other code")
     log = io.StringIO()

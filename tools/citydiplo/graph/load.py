@@ -48,9 +48,6 @@ class Vocab:
 
     project: Project
     files: list[Path] = field(default_factory=list)
-    #: ontology + concepts + data: what is validated, compiled and exported
-    graph: Graph = field(default_factory=Graph)
-    shapes: Graph = field(default_factory=Graph)
     origins: dict[URIRef, Origin] = field(default_factory=dict)
     #: every place a subject block starts, to find subjects written twice
     blocks: dict[URIRef, list[Origin]] = field(default_factory=dict)
@@ -59,6 +56,35 @@ class Vocab:
     #: :func:`fingerprint` of vocab/ taken before the files were read (see :func:`hand_on`)
     stamp: tuple = ()
     _lines: dict[Path, list[str]] = field(default_factory=dict)
+    _graph: Graph = field(default_factory=Graph)
+    _shapes: Graph = field(default_factory=Graph)
+    #: Parsed triples not yet in the rdflib graphs: ``(to the shapes?, triples, prefixes)``.
+    _pending: list[tuple[bool, list, dict[str, str]]] = field(default_factory=list)
+
+    @property
+    def graph(self) -> Graph:
+        """Ontology + concepts + data: what is validated, compiled and exported.
+
+        The files are parsed (and their syntax checked) by :func:`load`; their
+        triples become an rdflib graph the first time one is asked for. A
+        rebuild that finds nothing changed never asks (seconds at thousands of
+        entities)."""
+        self._materialise()
+        return self._graph
+
+    @property
+    def shapes(self) -> Graph:
+        self._materialise()
+        return self._shapes
+
+    def _materialise(self) -> None:
+        pending, self._pending = self._pending, []
+        for to_shapes, triples, prefixes in pending:
+            target = self._shapes if to_shapes else self._graph
+            target.addN((s, p, o, target) for s, p, o in to_rdflib(triples))
+            for prefix, namespace in prefixes.items():
+                if ":" in namespace:  # a relative one would need the base
+                    target.bind(prefix, namespace)
 
     @property
     def content_files(self) -> list[Path]:
@@ -323,22 +349,18 @@ def load(project: Project) -> Vocab:
         vocab._lines[path] = lines
         # One parse, by pyoxigraph (its messages carry line and column); its
         # terms are handed to rdflib as they are (lexical forms as written).
-        target = vocab.shapes if shapes_dir in path.parents else vocab.graph
         try:
-            triples = to_rdflib(pyoxigraph.parse(text, format=pyoxigraph.RdfFormat.TURTLE, base_iri=project.base_iri))
+            triples = list(pyoxigraph.parse(text, format=pyoxigraph.RdfFormat.TURTLE, base_iri=project.base_iri))
         except SyntaxError as exc:
             vocab.problems.append(syntax_problem(project, path, exc, lines))
             continue
-        target.addN((s, p, o, target) for s, p, o in triples)
         prefixes = {}
         for line in lines:
             match = PREFIX_RE.match(line)
             if match:
                 prefixes[match.group(1) or ""] = match.group(2)
         vocab.prefixes[path] = prefixes
-        for prefix, namespace in prefixes.items():
-            if ":" in namespace:  # a relative one would need the base
-                target.bind(prefix, namespace)
+        vocab._pending.append((shapes_dir in path.parents, triples, prefixes))
         for iri, start, end in scan_blocks(lines, prefixes, project.base_iri):
             origin = Origin(path, start, end)
             node = URIRef(iri)

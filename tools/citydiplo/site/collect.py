@@ -305,6 +305,16 @@ def titles_for(app) -> dict[str, str]:
     return state.collected_titles
 
 
+def collected_names(app) -> set[str]:
+    """The names of the pages this build has on this route (after they are
+    collected, without the graph when nothing changed)."""
+    if route(app) != "collect":
+        return set()
+    if unchanged(app):
+        return set(getattr(app.builder, "_citydiplo_manifest", {}))
+    return set(titles_for(app))
+
+
 def collected(app, pagename: str) -> Page | None:
     """The page of this route named ``pagename``, if this build writes one."""
     if not pagename.startswith(("id/", "def/")) or not is_collected(app, pagename):
@@ -314,7 +324,7 @@ def collected(app, pagename: str) -> Page | None:
 
 def is_collected(app, pagename: str) -> bool:
     """Whether this build writes ``pagename`` on this route (without rendering the pages)."""
-    return route(app) == "collect" and pagename in titles_for(app)
+    return route(app) == "collect" and pagename.startswith(("id/", "def/")) and pagename in titles_for(app)
 
 
 def around_digest(app) -> str:
@@ -370,6 +380,14 @@ def inputs_digest(app, around: str) -> str:
     return hashlib.sha256(json.dumps(key).encode()).hexdigest()
 
 
+def unchanged(app) -> bool:
+    """Whether this build found that nothing the pages of this route are made
+    of has changed since the last build (known once the pages are collected):
+    what else is made only of the graph and the layout (the name table, the
+    calendar) is then kept as the last build wrote it."""
+    return bool(getattr(app.builder, "_citydiplo_unchanged", False))
+
+
 def on_collect_pages(app):
     """Hand Sphinx the pages whose hash changed (``html-collect-pages``)."""
     if route(app) != "collect":
@@ -383,6 +401,7 @@ def on_collect_pages(app):
         # nothing they are made from changed: no page is rendered (a no-change rebuild)
         app.builder._citydiplo_manifest = kept
         app.builder._citydiplo_inputs = inputs
+        app.builder._citydiplo_unchanged = True
         logger.info(f"citydiplo: 0 entity and term page(s) written, {len(kept)} unchanged")
         return
     pages = pages_for(app)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -902,21 +903,24 @@ def generated_files(handbook: Path) -> dict[str, str]:
     return found
 
 
-def compile_if_changed(view: GraphView, route: str, handbook: Path, stamp: Path, key: str) -> CompileResult | None:
+def compile_if_changed(
+    view: GraphView | Callable[[], GraphView], route: str, handbook: Path, stamp: Path, key: str
+) -> CompileResult | None:
     """Compile and :func:`sync` the generated pages, unless the last compile
     recorded in ``stamp`` had the same ``key`` (:func:`compile_key`) and its
     pages are in ``handbook`` as it wrote them (then None: nothing to do).
 
     Rendering every directory, the timeline and the release notes from the
     graph took seconds at thousands of entities on every build, also when
-    nothing had changed."""
+    nothing had changed. ``view`` may be a function that makes the view (the
+    graph is then not made when nothing is to be compiled)."""
     try:
         last = json.loads(stamp.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         last = {}
     if isinstance(last, dict) and last.get("key") == key and last.get("files") == generated_files(handbook):
         return None
-    result = sync(compile_pages(view, route), handbook)
+    result = sync(compile_pages(view() if callable(view) else view, route), handbook)
     stamp.parent.mkdir(parents=True, exist_ok=True)
     write_if_changed(stamp, json.dumps({"key": key, "files": generated_files(handbook)}, sort_keys=True, indent=0))
     return result

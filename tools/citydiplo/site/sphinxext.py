@@ -72,15 +72,23 @@ REVIEW_TEXT = {
 class State:
     project: Project
     vocab: Vocab
-    view: GraphView
     language: str
     edition: str
     vocab_hash: str
     queries: dict[str, Query] = field(default_factory=dict)
     _store: object = None
+    _view: GraphView | None = None
     #: The entity and term pages of the collect route, once rendered (:mod:`citydiplo.site.collect`).
     collected: dict | None = None
     collected_titles: dict | None = None
+
+    @property
+    def view(self) -> GraphView:
+        """The graph in the build language, made when first asked for: a
+        rebuild that finds nothing changed does not ask (see :mod:`citydiplo.site.collect`)."""
+        if self._view is None:
+            self._view = GraphView(self.vocab.graph, self.project, self.language)
+        return self._view
 
     @property
     def store(self):
@@ -137,11 +145,9 @@ def on_builder_inited(app) -> None:
             subtype="vocab",
             location=f"{project.root / problem.path}:{problem.line}",
         )
-    view = GraphView(vocab.graph, project, language)
     state = State(
         project=project,
         vocab=vocab,
-        view=view,
         language=language,
         edition=config.citydiplo_edition,
         vocab_hash=vocab_digest(project, config.citydiplo_edition, language),
@@ -155,7 +161,7 @@ def on_builder_inited(app) -> None:
         chosen = route(app)
         key = compile_key(project, chosen, language, config.citydiplo_edition)
         stamp = Path(app.doctreedir) / COMPILE_STAMP
-        result = compile_if_changed(view, chosen, Path(app.srcdir), stamp, key)
+        result = compile_if_changed(lambda: state.view, chosen, Path(app.srcdir), stamp, key)
         if result is None:
             logger.info("citydiplo: generated pages unchanged (vocab/ and the code are as at the last build)")
         else:
@@ -287,7 +293,7 @@ def on_html_page_context(app, pagename, templatename, context, doctree) -> None:
         from .publish import page_head
 
         state = state_for(app.env)
-        head = page_head(state.view, pagename)
+        head = page_head(state.view, pagename) if pagename.startswith(("id/", "def/")) else ""
         if head:
             context["metatags"] = context.get("metatags", "") + head
         if doctree is not None and "body" in context and not is_translated(app, state, pagename):
@@ -332,8 +338,11 @@ def on_build_finished(app, exception) -> None:
             logger.warning(f"no RDF files written: {exc}", type="citydiplo", subtype="vocab")
         from ..files import write_if_changed
         from . import events
+        from .collect import unchanged
 
-        write_if_changed(Path(app.outdir) / "calendar.ics", events.calendar(events.collect(state.view), state.view))
+        calendar = Path(app.outdir) / "calendar.ics"
+        if not (unchanged(app) and calendar.is_file()):  # else: the last build's, made of the same graph
+            write_if_changed(calendar, events.calendar(events.collect(state.view), state.view))
 
 
 # ------------------------------------------------------------------ roles

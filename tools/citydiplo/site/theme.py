@@ -677,7 +677,13 @@ def name_shards(app) -> dict[str, dict]:
     cached = getattr(app, "_citydiplo_name_shards", None)
     if cached is not None:
         return cached
+    from .collect import unchanged
     from .sphinxext import state_for
+
+    kept = read_names(Path(app.outdir) / NAMES_DIR) if unchanged(app) else None
+    if kept is not None:  # as the last build wrote them (it wrote them from the same inputs)
+        app._citydiplo_name_shards, app._citydiplo_names_kept = kept, True
+        return kept
 
     env = app.env
     view = state_for(env).view
@@ -725,6 +731,22 @@ def name_shards(app) -> dict[str, dict]:
     return files
 
 
+def read_names(folder: Path) -> dict[str, dict] | None:
+    """The name table's files as :func:`write_names` wrote them into ``folder`` (None: not there)."""
+    import json
+
+    if not folder.is_dir():
+        return None
+    try:
+        files = {
+            path.relative_to(folder).with_suffix("").as_posix(): json.loads(path.read_text(encoding="utf-8"))
+            for path in sorted(folder.rglob("*.json"))
+        }
+    except (OSError, ValueError):
+        return None
+    return files or None
+
+
 def write_names(app, exception) -> None:
     """``searchnames/<xx>.json``: pages by the words of their titles and names,
     split by each word's first two letters so that a query fetches one small file.
@@ -732,7 +754,7 @@ def write_names(app, exception) -> None:
     words) before Pagefind's full-text results. ``searchnames/end/<yz>.json``:
     the same words by their last two letters, for correcting typing mistakes
     (:func:`name_shards`)."""
-    if exception is not None or app.builder.name != "html":
+    if exception is not None or app.builder.name != "html" or getattr(app, "_citydiplo_names_kept", False):
         return
     import json
 
@@ -757,9 +779,9 @@ def write_sitemap(app, exception) -> None:
         '<?xml version="1.0" encoding="UTF-8"?>',
         '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" xmlns:xhtml="http://www.w3.org/1999/xhtml">',
     ]
-    from .collect import route, titles_for
+    from .collect import collected_names
 
-    docnames = set(app.env.found_docs) | (set(titles_for(app)) if route(app) == "collect" else set())
+    docnames = set(app.env.found_docs) | collected_names(app)
     for docname in sorted(docnames):
         if not (out / f"{docname}.html").is_file():
             continue
