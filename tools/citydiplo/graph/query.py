@@ -151,14 +151,15 @@ def content_files(project: Project) -> list[Path]:
     return sorted(p for p in project.vocab_dir.rglob("*.ttl") if shapes not in p.parents)
 
 
-def make_store(project: Project, files: list[Path] | None = None) -> Store:
+def make_store(project: Project, files: list[Path] | None = None, graph=None) -> Store:
     """An in-memory store with exactly the published graph in the default
     graph: the triples of the dump, its dataset description included (so a
-    query can cite the dataset, its version and licence)."""
-    from .export import ExportError, dump_graph  # export builds on this module
+    query can cite the dataset, its version and licence). ``graph``: see
+    :func:`~citydiplo.graph.export.published`."""
+    from .export import ExportError, published  # export builds on this module
 
     try:
-        triples = dump_graph(project, files)
+        triples = published(project, files, graph).triples
     except ExportError as exc:
         raise QueryError(f"cannot load: {exc}") from None
     store = Store()

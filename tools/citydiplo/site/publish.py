@@ -275,14 +275,15 @@ def unchanged_site_files(project: Project, outdir: Path, files, old: dict) -> tu
     return site_files, kept
 
 
-def write_site_files(project: Project, outdir: Path, files: list[Path] | None = None) -> PublishResult:
+def write_site_files(project: Project, outdir: Path, files: list[Path] | None = None, graph=None) -> PublishResult:
     """Write the per-resource RDF files and the dump (``dist/``) into a built site.
 
     Incremental by content: the site keeps (:data:`MANIFEST`) the digest of
     each resource's triples and of the dump's input. A resource whose triples
     are unchanged and whose files are all there is not serialised again; the
     dump is exported again only when ``vocab/`` changed (it is replaced whole).
-    A change of this package's code writes everything again.
+    A change of this package's code writes everything again. ``graph``: see
+    :func:`~citydiplo.graph.export.published`.
     """
     result = PublishResult()
     old = read_manifest(outdir)
@@ -291,7 +292,7 @@ def write_site_files(project: Project, outdir: Path, files: list[Path] | None = 
         result.unchanged, result.dump = unchanged
         SITE_DUMPS[dump_key(outdir)] = result.dump
         return result
-    graph = published(project, files)
+    graph = published(project, files, graph)
     known = old.get("resources") if isinstance(old.get("resources"), dict) else {}
     resources: dict[str, str] = {}
     for name, triples in sorted(resource_groups(project, graph.data, graph.description).items()):
@@ -331,14 +332,19 @@ class SiteFiles:
     dump is recorded in :data:`SITE_DUMPS` of this process.
     """
 
-    def __init__(self, project: Project, outdir: Path, files: list[Path] | None = None):
-        self.args = (project, outdir, files)
+    def __init__(self, project: Project, outdir: Path, files: list[Path] | None = None, graph=None):
+        self.args = (project, outdir, files, graph)
         self.job = None
-        if BACKGROUND and background.available() and not _nothing_to_write(project, outdir, files):
-            self.job = background.Forked(write_site_files, project, outdir, files)
+        self.kept = unchanged_site_files(project, outdir, files, read_manifest(outdir))
+        if self.kept is None and BACKGROUND and background.available():
+            self.job = background.Forked(write_site_files, project, outdir, files, graph)
 
     def result(self) -> PublishResult:
         """The files written (raises what writing them raised)."""
+        if self.kept is not None:  # vocab/ and the code as at the last build, every file there
+            result = PublishResult(unchanged=self.kept[0], dump=self.kept[1])
+            SITE_DUMPS[dump_key(self.args[1])] = result.dump
+            return result
         if self.job is None:
             return write_site_files(*self.args)
         job, self.job = self.job, None
@@ -355,10 +361,6 @@ class SiteFiles:
 
 #: Whether :class:`SiteFiles` may fork (tests that count calls in this process turn it off).
 BACKGROUND = True
-
-
-def _nothing_to_write(project: Project, outdir: Path, files) -> bool:
-    return unchanged_site_files(project, outdir, files, read_manifest(outdir)) is not None
 
 
 def read_manifest(outdir: Path) -> dict:

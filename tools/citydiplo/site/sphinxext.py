@@ -93,7 +93,7 @@ class State:
     @property
     def store(self):
         if self._store is None:
-            self._store = make_store(self.project, self.vocab.content_files)
+            self._store = make_store(self.project, self.vocab.content_files, lambda: self.vocab.graph)
         return self._store
 
 
@@ -213,7 +213,9 @@ def start_site_files(app) -> None:
         from .publish import SiteFiles
 
         state = state_for(app.env)
-        app.builder._citydiplo_site_files = SiteFiles(state.project, Path(app.outdir), state.vocab.content_files)
+        app.builder._citydiplo_site_files = SiteFiles(
+            state.project, Path(app.outdir), state.vocab.content_files, lambda: state.vocab.graph
+        )
 
 
 def shown_label(state: State, key: str) -> str | None:
