@@ -209,3 +209,24 @@ def test_label_edit_rereads_only_pages_that_link_that_entry(project):
     edit(actors, '"Global Forum on Migration and Development"@en', '"Global Forum on Migration (GFMD)"@en')
     out = build(project)
     assert "Global Forum on Migration (GFMD)" in (out / "links.html").read_text()
+
+
+def test_a_diagram_page_is_read_again_only_when_its_drawing_changes(project):
+    """A page with a diagram is read again when what the diagram draws changed
+    (a label in it), not on every change of vocab/ (sphinxext.shown)."""
+    (project.handbook_dir / "drawn.md").write_text(
+        "---\norphan: true\n---\n\n# Drawn\n\n:::{forum-diagram} routes gfmd\n:::\n", encoding="utf-8"
+    )
+    first = (build(project) / "drawn.html").read_text()
+    assert "Mayors Mechanism" in first and "International Organization for Migration" not in first
+    actors = project.root / "vocab/data/actors.ttl"
+    edit(actors, '"International Organization for Migration"@en', '"International Organization for Migration (IOM)"@en')
+    log = io.StringIO()
+    build_site(project, jobs=1, status=log)
+    read = log.getvalue().split("reading sources", 1)[-1].split("writing output", 1)[0]
+    assert "index" in read and "drawn" not in read
+    edit(actors, '"Mayors Mechanism"@en', '"Mayors Mechanism of the GFMD"@en')
+    log = io.StringIO()
+    out = build_site(project, jobs=1, status=log)
+    assert "drawn" in log.getvalue().split("reading sources", 1)[-1].split("writing output", 1)[0]
+    assert "Mayors Mechanism of the GFMD" in (out / "drawn.html").read_text()

@@ -81,6 +81,8 @@ class State:
     #: The entity and term pages of the collect route, once rendered (:mod:`citydiplo.site.collect`).
     collected: dict | None = None
     collected_titles: dict | None = None
+    #: What a key of :func:`shown` gives in this build (diagrams are drawn once to get it).
+    shown_cache: dict = field(default_factory=dict)
 
     @property
     def view(self) -> GraphView:
@@ -173,9 +175,10 @@ def on_builder_inited(app) -> None:
 
 def on_env_get_outdated(app, env, added, changed, removed):
     """Re-read the pages that show graph data when the graph has changed: a
-    page that only links entries (``{entity}``, ``{vocab-term}``) when the
-    label of one of them changed or the entry is gone; a page that shows more
-    of the graph (a query, a diagram, the map) on any change."""
+    page that links entries (``{entity}``, ``{vocab-term}``) when the label of
+    one of them changed or the entry is gone; a page with a diagram or the map
+    when what it draws changed (:func:`shown`); a page with a query on any
+    change (its results would have to be computed to know)."""
     state = state_for(env)
     previous = getattr(env, "citydiplo_vocab_hash", None)
     env.citydiplo_vocab_hash = state.vocab_hash
@@ -186,7 +189,7 @@ def on_env_get_outdated(app, env, added, changed, removed):
     for doc, seen in uses.items():
         if doc not in env.found_docs:
             continue
-        if not isinstance(seen, dict) or any(shown_label(state, key) != label for key, label in seen.items()):
+        if not isinstance(seen, dict) or any(shown(state, key) != value for key, value in seen.items()):
             outdated.append(doc)
     return sorted(outdated)
 
@@ -218,12 +221,34 @@ def start_site_files(app) -> None:
         )
 
 
-def shown_label(state: State, key: str) -> str | None:
-    """The label a link to ``id:<slug>`` or ``def:<Name>`` shows now (None: no such entry)."""
+def shown(state: State, key: str) -> str | None:
+    """What a page that shows ``key`` shows of the graph now: the label of a
+    link to ``id:<slug>`` or ``def:<Name>`` (None: no such entry); a digest of
+    the diagram ``diagram:<kind>:<forum>`` or of the map ``map:cities`` (None:
+    it cannot be drawn). A page is read again when one of its keys changed."""
+    if key not in state.shown_cache:
+        state.shown_cache[key] = _shown(state, key)
+    return state.shown_cache[key]
+
+
+def _shown(state: State, key: str) -> str | None:
     from rdflib import URIRef
 
     folder, _, name = key.partition(":")
     view = state.view
+    if folder == "diagram":
+        from .diagrams import DiagramError, diagram_for
+
+        kind, _, forum = name.partition(":")
+        try:
+            diagram = diagram_for(view, kind, forum or None)
+        except DiagramError:
+            return None
+        slugs = sorted({slug for subject, _, obj in diagram.relations for slug in (subject, obj)})
+        labels = [view.label(view.slugs[s]) if s in view.slugs else s for s in slugs]
+        return hashlib.sha256(repr((diagram, labels)).encode()).hexdigest()
+    if folder == "map":
+        return hashlib.sha256(city_map_figure(view, lambda slug: slug).encode()).hexdigest()
     if folder == "id":
         node = view.slugs.get(name)
     else:
@@ -233,15 +258,15 @@ def shown_label(state: State, key: str) -> str | None:
 
 
 def note_use(env, key: str | None = None) -> None:
-    """Note that the page being read shows graph data: the label of one entry
-    (``key``, ``id:<slug>`` or ``def:<Name>``), or anything (no key)."""
+    """Note that the page being read shows graph data: what :func:`shown`
+    gives for ``key``, or anything (no key)."""
     if not hasattr(env, "citydiplo_uses"):
         env.citydiplo_uses = {}
     seen = env.citydiplo_uses.get(env.docname, {})
     if key is None or not isinstance(seen, dict):
         env.citydiplo_uses[env.docname] = True
         return
-    seen[key] = shown_label(state_for(env), key)
+    seen[key] = shown(state_for(env), key)
     env.citydiplo_uses[env.docname] = seen
 
 
@@ -937,7 +962,7 @@ class CityMapDirective(SphinxDirective):
     has_content = False
 
     def run(self):
-        note_use(self.env)
+        note_use(self.env, "map:cities")
         return [city_map()]
 
 
@@ -980,9 +1005,9 @@ class ForumDiagramDirective(SphinxDirective):
         from .diagrams import DiagramError, diagram_for
 
         state = state_for(self.env)
-        note_use(self.env)
         kind = self.arguments[0].strip()
         forum = self.arguments[1].strip() if len(self.arguments) > 1 else None
+        note_use(self.env, f"diagram:{kind}:{forum or ''}")
         try:
             diagram = diagram_for(state.view, kind, forum)
         except DiagramError as exc:
