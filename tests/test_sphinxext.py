@@ -230,3 +230,24 @@ def test_a_diagram_page_is_read_again_only_when_its_drawing_changes(project):
     out = build_site(project, jobs=1, status=log)
     assert "drawn" in log.getvalue().split("reading sources", 1)[-1].split("writing output", 1)[0]
     assert "Mayors Mechanism of the GFMD" in (out / "drawn.html").read_text()
+
+
+def test_a_query_page_is_read_again_only_when_the_rows_it_shows_change(project):
+    """A page with a query table is read again when the rows it shows (or the labels of
+    the entries they link) changed, not on every change of vocab/."""
+    (project.handbook_dir / "asked.md").write_text(
+        "---\norphan: true\n---\n\n# Asked\n\n```{query} co-leads-of-mayors-mechanism\n```\n", encoding="utf-8"
+    )
+    build(project)
+    actors = project.root / "vocab/data/actors.ttl"
+
+    def reread() -> str:
+        log = io.StringIO()
+        build_site(project, jobs=1, status=log)
+        return log.getvalue().split("reading sources", 1)[-1].split("writing output", 1)[0]
+
+    edit(actors, '"Global Forum on Migration and Development"@en', '"Global Forum on Migration (GFMD)"@en')
+    assert "asked" not in reread()
+    edit(actors, '"Mayors Migration Council"@en', '"Mayors Migration Council (MMC)"@en')
+    assert "asked" in reread()
+    assert "Mayors Migration Council (MMC)" in (project.build_dir / "html" / "asked.html").read_text()

@@ -83,6 +83,20 @@ class State:
     collected_titles: dict | None = None
     #: What a key of :func:`shown` gives in this build (diagrams are drawn once to get it).
     shown_cache: dict = field(default_factory=dict)
+    #: Each query's answer in this build: (variables, rows), or the QueryError it raised.
+    answers: dict = field(default_factory=dict)
+
+    def answer(self, query: Query) -> tuple[list[str], list[list]]:
+        """The answer to ``query`` on this build's store (asked once per build)."""
+        if query.name not in self.answers:
+            try:
+                self.answers[query.name] = run_query(self.project, query.text, store=self.store)
+            except QueryError as exc:
+                self.answers[query.name] = exc
+        found = self.answers[query.name]
+        if isinstance(found, QueryError):
+            raise found
+        return found
 
     @property
     def view(self) -> GraphView:
@@ -177,8 +191,8 @@ def on_env_get_outdated(app, env, added, changed, removed):
     """Re-read the pages that show graph data when the graph has changed: a
     page that links entries (``{entity}``, ``{vocab-term}``) when the label of
     one of them changed or the entry is gone; a page with a diagram or the map
-    when what it draws changed (:func:`shown`); a page with a query on any
-    change (its results would have to be computed to know)."""
+    when what it draws changed, and a page with a query when the rows it shows
+    changed (:func:`shown`)."""
     state = state_for(env)
     previous = getattr(env, "citydiplo_vocab_hash", None)
     env.citydiplo_vocab_hash = state.vocab_hash
@@ -224,8 +238,9 @@ def start_site_files(app) -> None:
 def shown(state: State, key: str) -> str | None:
     """What a page that shows ``key`` shows of the graph now: the label of a
     link to ``id:<slug>`` or ``def:<Name>`` (None: no such entry); a digest of
-    the diagram ``diagram:<kind>:<forum>`` or of the map ``map:cities`` (None:
-    it cannot be drawn). A page is read again when one of its keys changed."""
+    the diagram ``diagram:<kind>:<forum>``, of the map ``map:cities`` or of
+    the rows a query table ``query:<name>`` shows (None: it cannot be drawn or
+    run). A page is read again when one of its keys changed."""
     if key not in state.shown_cache:
         state.shown_cache[key] = _shown(state, key)
     return state.shown_cache[key]
@@ -247,6 +262,23 @@ def _shown(state: State, key: str) -> str | None:
         slugs = sorted({slug for subject, _, obj in diagram.relations for slug in (subject, obj)})
         labels = [view.label(view.slugs[s]) if s in view.slugs else s for s in slugs]
         return hashlib.sha256(repr((diagram, labels)).encode()).hexdigest()
+    if folder == "query":
+        query = state.queries.get(name)
+        try:
+            variables, rows = state.answer(query) if query is not None else ([], None)
+        except QueryError:
+            return None
+        if rows is None:
+            return None
+        shown_rows = [["" if value is None else str(value) for value in row] for row in rows[:QUERY_ROWS]]
+        slugs = {
+            value.value[len(state.project.id_ns) :]
+            for row in rows[:QUERY_ROWS]
+            for value in row
+            if isinstance(value, NamedNode) and value.value.startswith(state.project.id_ns)
+        }
+        labels = sorted((slug, view.label(view.slugs[slug])) for slug in slugs if slug in view.slugs)
+        return hashlib.sha256(repr((variables, shown_rows, len(rows), labels)).encode()).hexdigest()
     if folder == "map":
         return hashlib.sha256(city_map_figure(view, lambda slug: slug).encode()).hexdigest()
     if folder == "id":
@@ -521,7 +553,7 @@ class QueryDirective(SphinxDirective):
     def run(self):
         state = state_for(self.env)
         name = self.arguments[0]
-        note_use(self.env)
+        note_use(self.env, f"query:{name}")
         query = state.queries.get(name)
         if query is None:
             logger.warning(
@@ -533,7 +565,7 @@ class QueryDirective(SphinxDirective):
             return []
         self.env.note_dependency(str(query.path))
         try:
-            variables, rows = run_query(state.project, query.text, store=state.store)
+            variables, rows = state.answer(query)
         except QueryError as exc:
             logger.warning(f"query {name!r}: {exc}", type="citydiplo", subtype="query", location=self.get_location())
             return []
