@@ -178,6 +178,52 @@ def test_unchanged_pages_are_not_written_again(project, monkeypatch):
             assert page in changed
 
 
+def test_an_edit_renders_only_the_pages_that_may_show_it_and_the_site_equals_a_fresh_build(project, tmp_path):
+    """After an edit of vocab/ only the entity pages that may show what changed are rendered
+    (collect.pages_to_render: the changed block, what it mentions, the blocks that mention it
+    and what those mention); every entity and term page is then byte for byte what a build
+    from nothing writes. Edits: a label shown two links away (a role in a membership), a
+    link removed, a label, a new entry, a term's label (which renders every page)."""
+    import dataclasses
+
+    set_entity_route(project, "collect")
+    site = build_site(project, jobs=1, status=io.StringIO())
+    data = project.root / "vocab"
+    actors, schemes = data / "data" / "actors.ttl", data / "concepts" / "schemes.ttl"
+    entry = (
+        "\ncdi:new-network a cd:CityNetwork ;\n"
+        '    skos:prefLabel "New Network"@en , "Neues Netzwerk"@de ;\n'
+        '    skos:definition "A network added by the test."@en , "Ein Netzwerk aus dem Test."@de ;\n'
+        "    cd:initiatedBy cdi:mmc ;\n    dcterms:source cdi:source-policy-paper ;\n"
+        '    cd:lastChecked "2026-11-22"^^xsd:date .\n'
+    )
+    label = '"City network or city-led body"@en'
+    ontology = next(p for p in sorted((data / "ontology").glob("*.ttl")) if label in p.read_text())
+    edits = [
+        (schemes, '"co-lead"@en', '"joint lead"@en', True),
+        (actors, "cd:initiatedBy cdi:iom , cdi:uclg , cdi:mmc ;", "cd:initiatedBy cdi:iom , cdi:uclg ;", True),
+        (actors, '"Mayors Migration Council"@en', '"Mayors Migration Council (MMC)"@en', True),
+        (actors, None, entry, True),
+        (ontology, label, '"Network of cities"@en', False),
+    ]
+    for number, (path, old, new, selective) in enumerate(edits):
+        text = path.read_text(encoding="utf-8")
+        assert old is None or old in text
+        path.write_text(text + new if old is None else text.replace(old, new), encoding="utf-8")
+        log = io.StringIO()
+        build_site(project, jobs=1, status=log)
+        assert ("not rendered: nothing they show changed" in log.getvalue()) == selective, (number, log.getvalue())
+        fresh = build_site(
+            dataclasses.replace(project, build_dir=tmp_path / f"fresh-{number}"), jobs=1, status=io.StringIO()
+        )
+        pages = sorted(p.relative_to(fresh) for p in [*fresh.glob("id/*.html"), *fresh.glob("def/*.html")])
+        assert pages == sorted(p.relative_to(site) for p in [*site.glob("id/*.html"), *site.glob("def/*.html")])
+        for rel in pages:
+            assert (site / rel).read_bytes() == (fresh / rel).read_bytes(), (number, rel)
+    assert "joint lead" in (site / "id" / "mayors-mechanism.html").read_text(encoding="utf-8")
+    assert "New Network" in (site / "id" / "mmc.html").read_text(encoding="utf-8")
+
+
 @pytest.mark.slow
 def test_real_site_reads_the_same_on_both_routes(real_build, english_site, tmp_path):
     """Every entity and term page of the real handbook, English edition: the

@@ -43,6 +43,7 @@ from pathlib import Path
 
 import jinja2
 from docutils import nodes
+from rdflib import BNode, URIRef
 from sphinx import addnodes
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxRole
@@ -211,9 +212,12 @@ def same_folder(markup: str, folder: str) -> str:
     return re.sub(r'(<a [^>]*?href=")\.\./' + folder + "/", r"\1", markup)
 
 
-def render_pages(view: GraphView, highlight=plain_highlight, smartquotes: str | None = "qDe") -> dict[str, Page]:
+def render_pages(
+    view: GraphView, highlight=plain_highlight, smartquotes: str | None = "qDe", only: set[str] | None = None
+) -> dict[str, Page]:
     """Every entity and term page of ``view`` as HTML, by page name; with
-    ``smartquotes`` (Sphinx's ``smartquotes_action``, or None) quotes are curled."""
+    ``smartquotes`` (Sphinx's ``smartquotes_action``, or None) quotes are curled.
+    ``only``: the entity pages to render (``id/<slug>``; term pages are always rendered)."""
 
     def smart(markup: str) -> str:
         return Html(smarten(markup, view.lang, smartquotes)) if smartquotes else markup
@@ -241,6 +245,8 @@ def render_pages(view: GraphView, highlight=plain_highlight, smartquotes: str | 
     for folder, template_name, var, nodes_, context_of, key, rule in kinds:
         template = env.get_template(template_name)
         for node in nodes_:
+            if only is not None and folder == "id" and f"id/{view.slug(node)}" not in only:
+                continue
             ctx = context_of(node)
             ids = Ids(common["permalink"])
             body = same_folder(smart(template.render({var: ctx, "ids": ids, **common})), folder)
@@ -258,8 +264,9 @@ def route(app) -> str:
     return chosen if app.builder.name == "html" else "myst"
 
 
-def pages_for(app) -> dict[str, Page]:
-    """This build's pages (rendered once, on first use, in the main process)."""
+def pages_for(app, only: set[str] | None = None) -> dict[str, Page]:
+    """This build's pages (rendered once, on first use, in the main process);
+    ``only``: see :func:`render_pages`."""
     from .sphinxext import state_for
 
     state = state_for(app.env)
@@ -270,7 +277,7 @@ def pages_for(app) -> dict[str, Page]:
             if highlighter is not None
             else plain_highlight
         )
-        state.collected = render_pages(state.view, highlight, smartquotes_action(app))
+        state.collected = render_pages(state.view, highlight, smartquotes_action(app), only)
     return state.collected
 
 
@@ -356,6 +363,83 @@ def around_digest(app) -> str:
 
 #: The manifest's entry for everything the pages are made from (not a page).
 INPUTS_KEY = "#inputs"
+#: ... for everything but ``vocab/`` (the layout, the code, the settings).
+LAYOUT_KEY = "#layout"
+#: ... for what each subject of the graph says (:func:`graph_blocks`).
+BLOCKS_KEY = "#blocks"
+#: The entries of the manifest that are not pages.
+NOT_PAGES = (INPUTS_KEY, LAYOUT_KEY, BLOCKS_KEY)
+
+
+def graph_blocks(view: GraphView) -> dict[str, list]:
+    """What each subject of the graph says: ``{owner: [digest, [pages it mentions]]}``.
+
+    A subject's block is its triples and those of the blank nodes they lead to
+    (a membership, a role, an access option); the owner is the page name of an
+    entity (``id/<slug>``) or of a term (``def/<Name>``), else the IRI. An
+    entity page shows its own block, the blocks that mention it (the links
+    into it) and, of every entry those mention, what that entry's block says
+    (its label, its kind). :func:`pages_to_render` works back from the blocks
+    that changed to the pages that may show them.
+    """
+    graph = view.graph
+    id_ns, cd = view.project.id_ns, view.cd
+
+    def page(node) -> str | None:
+        text = str(node)
+        if text.startswith(id_ns):
+            return "id/" + text[len(id_ns) :]
+        if text.startswith(cd):
+            return "def/" + text[len(cd) :]
+        return None
+
+    def text_of(node, seen: frozenset, mentions: set) -> str:
+        parts = []
+        for prop, value in graph.predicate_objects(node):
+            if isinstance(value, BNode):
+                shown = "[]" if value in seen else "[" + text_of(value, seen | {value}, mentions) + "]"
+            else:
+                shown = value.n3()
+                name = page(value) if isinstance(value, URIRef) else None
+                if name is not None:
+                    mentions.add(name)
+            parts.append(prop.n3() + " " + shown)
+        return " ; ".join(sorted(parts))
+
+    blocks: dict[str, list] = {}
+    for subject in set(graph.subjects()):
+        if isinstance(subject, BNode):
+            continue
+        mentions: set[str] = set()
+        text = text_of(subject, frozenset(), mentions)
+        owner = page(subject) or str(subject)
+        digest = hashlib.sha256(text.encode()).hexdigest()[:24]
+        blocks[owner] = [digest, sorted(mentions - {owner})]
+    return blocks
+
+
+def pages_to_render(old: dict, new: dict) -> set[str] | None:
+    """The entity pages that may show something of the blocks that differ
+    between ``old`` and ``new`` (:func:`graph_blocks`): the owner of a changed
+    block, what it mentions (before and after), the blocks that mention it and
+    what those mention. None (render every page) when a block that is not an
+    entity's changed (a term, the ontology: every page shows their labels)."""
+    changed = {owner for owner in old.keys() | new.keys() if old.get(owner, [None])[0] != new.get(owner, [None])[0]}
+    if any(not owner.startswith("id/") for owner in changed):
+        return None
+    mentioned_by: dict[str, set[str]] = {}
+    for owner, (_digest, mentions) in new.items():
+        for name in mentions:
+            mentioned_by.setdefault(name, set()).add(owner)
+    pages: set[str] = set()
+    for owner in changed:
+        pages.add(owner)
+        for blocks in (old, new):
+            pages.update(blocks.get(owner, [None, []])[1])
+        for other in mentioned_by.get(owner, ()):
+            pages.add(other)
+            pages.update(new[other][1])
+    return pages
 
 
 def read_manifest(outdir: Path) -> dict[str, str]:
@@ -367,16 +451,25 @@ def read_manifest(outdir: Path) -> dict[str, str]:
     return data if isinstance(data, dict) else {}
 
 
-def inputs_digest(app, around: str) -> str:
-    """What every page of this route is made from: ``vocab/`` (its files'
-    bytes, the edition and language), the layout around the pages, and
-    whether quotes are curled. Unchanged, no page can have changed."""
+def layout_digest(app, around: str) -> str:
+    """What every page of this route is made from besides ``vocab/``: the
+    layout around the pages, the code, the settings and whether quotes are curled."""
     from .publish import code_digest
     from .sphinxext import state_for
 
     state = state_for(app.env)
     settings = hashlib.sha256(state.project.settings_bytes()).hexdigest()
-    key = [state.vocab_hash, around, code_digest(), settings, str(smartquotes_action(app))]
+    key = [around, code_digest(), settings, str(smartquotes_action(app)), state.language, state.edition]
+    return hashlib.sha256(json.dumps(key).encode()).hexdigest()
+
+
+def inputs_digest(app, around: str) -> str:
+    """What every page of this route is made from: ``vocab/`` (its files'
+    bytes, the edition and language) and :func:`layout_digest`. Unchanged, no
+    page can have changed."""
+    from .sphinxext import state_for
+
+    key = [state_for(app.env).vocab_hash, layout_digest(app, around)]
     return hashlib.sha256(json.dumps(key).encode()).hexdigest()
 
 
@@ -396,23 +489,35 @@ def on_collect_pages(app):
     around = around_digest(app)
     old = read_manifest(outdir)
     inputs = inputs_digest(app, around)
-    kept = {name: digest for name, digest in old.items() if name != INPUTS_KEY}
+    kept = {name: digest for name, digest in old.items() if name not in NOT_PAGES}
     if old.get(INPUTS_KEY) == inputs and all((outdir / f"{name}.html").is_file() for name in kept):
         # nothing they are made from changed: no page is rendered (a no-change rebuild)
         app.builder._citydiplo_manifest = kept
         app.builder._citydiplo_inputs = inputs
+        app.builder._citydiplo_extra = {name: old[name] for name in (LAYOUT_KEY, BLOCKS_KEY) if name in old}
         app.builder._citydiplo_unchanged = True
         logger.info(f"citydiplo: 0 entity and term page(s) written, {len(kept)} unchanged")
         return
-    pages = pages_for(app)
-    new: dict[str, str] = {}
     from .publish import page_head
     from .sphinxext import state_for
 
     view = state_for(app.env).view
+    layout = layout_digest(app, around)
+    blocks = graph_blocks(view)
+    only = None
+    if old.get(LAYOUT_KEY) == layout and isinstance(old.get(BLOCKS_KEY), dict):
+        # only vocab/ changed: the entity pages that may show what changed, and any without its file
+        only = pages_to_render(old[BLOCKS_KEY], blocks)
+        if only is not None:
+            only |= {name for name in titles_for(app) if name not in old or not (outdir / f"{name}.html").is_file()}
+    pages = pages_for(app, only)
+    new: dict[str, str] = {}
     todo: list[tuple[str, dict]] = []
-    for name in sorted(pages):
-        page = pages[name]
+    for name in sorted(set(pages) | (set(titles_for(app)) & old.keys())):
+        page = pages.get(name)
+        if page is None:  # not rendered: nothing it shows changed (its file is there, see above)
+            new[name] = old[name]
+            continue
         digest = page.digest(around + page_head(view, name))
         new[name] = digest
         if old.get(name) == digest and (outdir / f"{name}.html").is_file():
@@ -420,13 +525,17 @@ def on_collect_pages(app):
         todo.append((name, {"title": page.title, "body": page.body, "cd_toc": page.toc, "meta": {}}))
     app.builder._citydiplo_manifest = new
     app.builder._citydiplo_inputs = inputs
+    app.builder._citydiplo_extra = {LAYOUT_KEY: layout, BLOCKS_KEY: blocks}
     processes = writers(app, len(todo))
     if processes > 1:
         write_in_parallel(app, todo, processes)
     else:
         for name, context in todo:
             yield name, context, "page.html"
-    logger.info(f"citydiplo: {len(todo)} entity and term page(s) written, {len(pages) - len(todo)} unchanged")
+    logger.info(
+        f"citydiplo: {len(todo)} entity and term page(s) written, {len(new) - len(todo)} unchanged"
+        + (f" ({len(new) - len(pages)} not rendered: nothing they show changed)" if len(pages) < len(new) else "")
+    )
 
 
 #: Below this many pages to write, forking writers costs more than it saves.
@@ -479,7 +588,11 @@ def write_in_parallel(app, todo: list[tuple[str, dict]], processes: int) -> None
 def on_build_finished(app, exception) -> None:
     manifest = getattr(app.builder, "_citydiplo_manifest", None)
     if exception is None and manifest is not None:
-        data = {**manifest, INPUTS_KEY: getattr(app.builder, "_citydiplo_inputs", "")}
+        data = {
+            **manifest,
+            **getattr(app.builder, "_citydiplo_extra", {}),
+            INPUTS_KEY: getattr(app.builder, "_citydiplo_inputs", ""),
+        }
         write_if_changed(Path(app.outdir) / MANIFEST, json.dumps(data, sort_keys=True, indent=0))
 
 
