@@ -244,3 +244,24 @@ def test_real_site_reads_the_same_on_both_routes(real_build, english_site, tmp_p
     set_entity_route(project, "myst" if entity_route(project) == "collect" else "collect")
     other = build_site(project, status=io.StringIO())
     assert compare_sites(english_site, other) >= 500
+
+
+def test_pages_to_render_follows_links_two_steps_and_refuses_a_broken_manifest():
+    from citydiplo.site.collect import pages_to_render
+
+    old = {
+        "id/a": ["1", ["id/m"]],  # a's block: a membership naming m and the role r
+        "id/m": ["2", []],
+        "id/r": ["3", []],
+        "id/x": ["4", ["id/y"]],
+        "id/y": ["5", []],
+        "id/z": ["6", []],
+    }
+    old["id/a"][1].append("id/r")
+    new = {**old, "id/r": ["3b", []]}  # the role's label changed
+    assert pages_to_render(old, new) == {"id/r", "id/a", "id/m"}  # m shows "a (r)"
+    assert pages_to_render(old, {**old, "def/Forum": ["7", []]}) is None  # a term: every page
+    removed = {k: v for k, v in old.items() if k != "id/x"}
+    assert pages_to_render(old, removed) == {"id/x", "id/y"}  # y showed the link from x
+    broken = {**old, "id/z": "not a block"}
+    assert "id/z" in pages_to_render(broken, old)

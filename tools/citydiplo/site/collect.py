@@ -424,7 +424,14 @@ def pages_to_render(old: dict, new: dict) -> set[str] | None:
     block, what it mentions (before and after), the blocks that mention it and
     what those mention. None (render every page) when a block that is not an
     entity's changed (a term, the ontology: every page shows their labels)."""
-    changed = {owner for owner in old.keys() | new.keys() if old.get(owner, [None])[0] != new.get(owner, [None])[0]}
+
+    def entry(blocks: dict, owner: str) -> tuple[str | None, list]:
+        found = blocks.get(owner)  # the old manifest is read from disk: anything but [digest, [names]] is "changed"
+        if isinstance(found, list) and len(found) == 2 and isinstance(found[1], list):
+            return found[0], [name for name in found[1] if isinstance(name, str)]
+        return None, []
+
+    changed = {owner for owner in old.keys() | new.keys() if entry(old, owner)[0] != entry(new, owner)[0]}
     if any(not owner.startswith("id/") for owner in changed):
         return None
     mentioned_by: dict[str, set[str]] = {}
@@ -435,7 +442,7 @@ def pages_to_render(old: dict, new: dict) -> set[str] | None:
     for owner in changed:
         pages.add(owner)
         for blocks in (old, new):
-            pages.update(blocks.get(owner, [None, []])[1])
+            pages.update(entry(blocks, owner)[1])
         for other in mentioned_by.get(owner, ()):
             pages.add(other)
             pages.update(new[other][1])
