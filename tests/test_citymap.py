@@ -111,3 +111,13 @@ def test_the_map_is_on_the_built_cities_page_in_both_editions(english_site, germ
         assert all((site / "reference" / "generated" / h).resolve().is_file() for h in hrefs)
         assert caption in figure
     assert "Karte der Städte" in (german_site / "reference" / "generated" / "cities.html").read_text(encoding="utf-8")
+
+
+def test_city_names_stay_separate_words_in_sphinxs_own_search_index(view, english_site):
+    """Sphinx indexes raw HTML with its tags stripped: the map's names must not run into one word."""
+    figure = city_map_figure(view, lambda slug: f"{slug}.html")
+    words = re.sub(r"<[^<]+?>", "", figure).split()  # as sphinx.search.WordCollector strips raw HTML
+    names = [view.label(view.node(slug)) for slug in sorted(cities_with_coordinates(view))][:3]
+    assert names and all(set(name.split()) <= set(words) for name in names)
+    index = (english_site / "searchindex.js").read_text(encoding="utf-8")
+    assert "accraagadez" not in index.lower()

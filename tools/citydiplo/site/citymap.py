@@ -135,7 +135,9 @@ def city_map_svg(dots: list[Dot], href: Callable[[str], str], title: str, desc: 
             f'<circle cx="{_num(x)}" cy="{_num(y)}" r="{_num(DOT_RADIUS)}"/></a>'
         )
     out.append("</g></svg>")
-    return "".join(out)
+    # one element a line: Sphinx's own search index reads raw HTML with its
+    # tags stripped, and the names would otherwise run into one word
+    return "\n".join(out)
 
 
 def city_map_figure(view: GraphView, href: Callable[[str], str]) -> str:
