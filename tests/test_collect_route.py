@@ -135,8 +135,9 @@ def test_unchanged_pages_are_not_written_again(project, monkeypatch):
     """A rebuild writes no entity page, and renders none when nothing they are made of changed;
     after one label changes, the pages that show it are written again and show the new label,
     the others are not."""
+    from citydiplo import files
     from citydiplo.graph.load import Vocab
-    from citydiplo.site import collect, publish
+    from citydiplo.site import collect
 
     set_entity_route(project, "collect")
     site = build_site(project, jobs=1, status=io.StringIO())
@@ -158,7 +159,7 @@ def test_unchanged_pages_are_not_written_again(project, monkeypatch):
     assert graphs == []  # ... and no rdflib graph made: the files were parsed (checked), not loaded
     assert {rel: (site / rel).read_bytes() for rel in made_of_graph} == before  # the name table, map, calendar kept
     # other code (a template, a UI string) renders every page again, and writes only what differs
-    monkeypatch.setattr(publish, "code_digest", lambda: "other code")
+    monkeypatch.setattr(files, "code_digest", lambda: "other code")
     log = io.StringIO()
     build_site(project, jobs=1, status=log)
     assert rendered == [1] and f"0 entity and term page(s) written, {len(pages)} unchanged" in log.getvalue()

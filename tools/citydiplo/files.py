@@ -1,12 +1,14 @@
 """Writing output without damaging it: a file or a folder is either the old
 one or the complete new one, never half written; one build at a time per
-``build/`` folder."""
+``build/`` folder; and the digest of this package's code, by which a build
+knows that what an older version wrote must be written again."""
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
 import fcntl
+import hashlib
 import os
 import shutil
 import sys
@@ -15,6 +17,21 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 LOCK_NAME = ".lock"
+
+
+#: What the package is made of besides its data: code, templates, UI strings.
+CODE_SUFFIXES = (".py", ".toml", ".j2", ".html", ".css", ".js")
+
+
+def code_digest() -> str:
+    """A digest of this package's code, templates and strings: what other
+    code wrote is written again."""
+    digest = hashlib.sha256()
+    package = Path(__file__).resolve().parent
+    for path in sorted(package.rglob("*")):
+        if path.suffix in CODE_SUFFIXES and path.is_file() and "__pycache__" not in path.parts:
+            digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def write_if_changed(path: Path, content: str | bytes) -> bool:

@@ -461,12 +461,12 @@ def read_manifest(outdir: Path) -> dict[str, str]:
 def layout_digest(app, around: str) -> str:
     """What every page of this route is made from besides ``vocab/``: the
     layout around the pages, the code, the settings and whether quotes are curled."""
-    from .publish import code_digest
+    from .. import files
     from .sphinxext import state_for
 
     state = state_for(app.env)
     settings = hashlib.sha256(state.project.settings_bytes()).hexdigest()
-    key = [around, code_digest(), settings, str(smartquotes_action(app)), state.language, state.edition]
+    key = [around, files.code_digest(), settings, str(smartquotes_action(app)), state.language, state.edition]
     return hashlib.sha256(json.dumps(key).encode()).hexdigest()
 
 

@@ -879,10 +879,10 @@ def compile_key(project: Project, route: str, language: str, edition: str) -> st
     (data, queries, releases), the package's code, templates and strings,
     ``conf/citydiplo.toml``, the route, the language, the edition and the
     build date (the page of upcoming events)."""
+    from .. import files
     from ..graph.views import today
-    from .publish import code_digest
 
-    digest = hashlib.sha256(json.dumps([route, language, edition, str(today()), code_digest()]).encode())
+    digest = hashlib.sha256(json.dumps([route, language, edition, str(today()), files.code_digest()]).encode())
     digest.update(project.settings_bytes())
     for path in sorted(project.vocab_dir.rglob("*")):
         if path.is_file():

@@ -230,21 +230,6 @@ def _safe(name: str) -> bool:
 MANIFEST = ".citydiplo-rdf.json"
 
 
-#: What the package is made of besides its data: code, templates, UI strings.
-CODE_SUFFIXES = (".py", ".toml", ".j2", ".html", ".css", ".js")
-
-
-def code_digest() -> str:
-    """A digest of this package's code, templates and strings: what other
-    code wrote is written again."""
-    digest = hashlib.sha256()
-    package = Path(__file__).resolve().parents[1]
-    for path in sorted(package.rglob("*")):
-        if path.suffix in CODE_SUFFIXES and path.is_file() and "__pycache__" not in path.parts:
-            digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
-
-
 def kept_dump(old: dict, dist: Path, key: str) -> ExportResult | None:
     """The dump the last build wrote into ``dist``, as its manifest ``old``
     describes it, if it was made from the input ``key``
@@ -309,7 +294,7 @@ def write_site_files(project: Project, outdir: Path, files: list[Path] | None = 
     result.dump = kept_dump(old, dist, graph.key) or export(project, dist, files=files)
     SITE_DUMPS[dump_key(outdir)] = result.dump
     manifest = {
-        "code": code_digest(),
+        "code": files_code_digest(),
         "resources": resources,
         "dump": {
             "key": graph.key,
@@ -363,13 +348,20 @@ class SiteFiles:
 BACKGROUND = True
 
 
+def files_code_digest() -> str:
+    """:func:`citydiplo.files.code_digest`, looked up when called (a test replaces it)."""
+    from .. import files
+
+    return files.code_digest()
+
+
 def read_manifest(outdir: Path) -> dict:
     """The site's :data:`MANIFEST`, if it was written by this code (else ``{}``: write everything)."""
     try:
         old = json.loads((outdir / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    return old if isinstance(old, dict) and old.get("code") == code_digest() else {}
+    return old if isinstance(old, dict) and old.get("code") == files_code_digest() else {}
 
 
 # ------------------------------------------------------------- schema.org
