@@ -43,6 +43,20 @@ def test_the_real_notes_match_citydiplo_diff_of_the_dumps(real_project):
     assert "`cdi:berlin-integration-commissioner`: `rdf:type`" in page or "berlin-integration-commissioner" in page
 
 
+def test_a_long_section_lists_its_first_entries_and_says_how_to_get_all(real_project, monkeypatch):
+    """A section lists at most Compiler.RELEASE_ROWS entries, keeps the total in its heading
+    and points to the command that lists them all (thousands of new entries were a page no
+    one reads, and seconds of every build)."""
+    expected = diff_triples(real_project, read_dump(previous_release(real_project)), dump_graph(real_project))
+    monkeypatch.setattr(Compiler, "RELEASE_ROWS", 5)
+    page = notes(real_project)
+    added = page[page.index("## Added") :].split("\n## ", 1)[0]
+    assert f"## Added ({len(expected.added)})" in added
+    assert len(re.findall(r"^- ", added, re.M)) == 5
+    assert f"Only the first 5 of {len(expected.added)} are listed here\\." in added
+    assert "Hier stehen nur die ersten 5 von" in notes(real_project, "de")
+
+
 def test_the_german_notes_are_in_german(real_project):
     page = notes(real_project, "de")
     assert "# Versionshinweise" in page and "## Hinzugefügt (" in page and "## Geändert (" in page

@@ -325,6 +325,8 @@ class Compiler:
 
     #: a relation seen from its object with more entries than this lists them by kind (a region's ≈ 120)
     GROUP_OVER: ClassVar[int] = 12
+    #: At most this many entries a section of the release notes lists (the command gives all).
+    RELEASE_ROWS: ClassVar[int] = 500
 
     def by_kind(self, links: dict) -> list[dict]:
         """Links (MyST → node) in groups by the directory that lists each node, in the directories' order."""
@@ -835,7 +837,14 @@ class Compiler:
                     added=len(result.added), removed=len(result.removed), changed=len(result.changed)
                 ),
                 "sections": [
-                    {"title": title, "entries": [item(c, removed) for c in changes]}
+                    {
+                        "title": title,
+                        "total": len(changes),
+                        "entries": [item(c, removed) for c in changes[: self.RELEASE_ROWS]],
+                        "cut": view.ui("release_rows_shown").format(shown=self.RELEASE_ROWS, total=len(changes))
+                        if len(changes) > self.RELEASE_ROWS
+                        else "",
+                    }
                     for title, changes, removed in sections
                     if changes
                 ],
