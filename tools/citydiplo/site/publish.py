@@ -38,6 +38,7 @@ from rdflib import Literal as RdfLiteral
 from rdflib import URIRef
 from rdflib.namespace import DCTERMS, FOAF, ORG, OWL, RDF, RDFS, SKOS
 
+from .. import files as _files
 from ..config import Project
 from ..escape import script_json
 from ..files import write_if_changed
@@ -270,13 +271,13 @@ def write_site_files(project: Project, outdir: Path, files: list[Path] | None = 
     A change of this package's code writes everything again. ``graph``: see
     :func:`~citydiplo.graph.export.published`.
     """
+    return SiteFiles(project, outdir, files, graph, fork=False).result()
+
+
+def _write_changed(project: Project, outdir: Path, files, graph, old: dict) -> PublishResult:
+    """The work of :func:`write_site_files` once the site's manifest ``old``
+    says that something is to be written."""
     result = PublishResult()
-    old = read_manifest(outdir)
-    unchanged = unchanged_site_files(project, outdir, files, old)
-    if unchanged is not None:  # vocab/ and the code as at the last build, every file there: nothing to do
-        result.unchanged, result.dump = unchanged
-        SITE_DUMPS[dump_key(outdir)] = result.dump
-        return result
     graph = published(project, files, graph)
     known = old.get("resources") if isinstance(old.get("resources"), dict) else {}
     resources: dict[str, str] = {}
@@ -292,9 +293,8 @@ def write_site_files(project: Project, outdir: Path, files: list[Path] | None = 
             (result.written if write_if_changed(path, content) else result.unchanged).append(path)
     dist = outdir / "dist"
     result.dump = kept_dump(old, dist, graph.key) or export(project, dist, files=files)
-    SITE_DUMPS[dump_key(outdir)] = result.dump
     manifest = {
-        "code": files_code_digest(),
+        "code": _files.code_digest(),
         "resources": resources,
         "dump": {
             "key": graph.key,
@@ -311,29 +311,29 @@ class SiteFiles:
     """:func:`write_site_files` for a site being built, begun now and finished
     by :meth:`result`.
 
-    When there is work to do and a second core, the files are written by a
-    forked process (:mod:`citydiplo.site.background`) while Sphinx builds the
-    pages; else they are written when the result is asked for. Either way the
-    dump is recorded in :data:`SITE_DUMPS` of this process.
+    When there is work to do and a second core (and ``fork``), the files are
+    written by a forked process (:mod:`citydiplo.site.background`) while
+    Sphinx builds the pages; else they are written when the result is asked
+    for. Either way the dump is recorded in :data:`SITE_DUMPS` of this process.
     """
 
-    def __init__(self, project: Project, outdir: Path, files: list[Path] | None = None, graph=None):
-        self.args = (project, outdir, files, graph)
+    def __init__(self, project: Project, outdir: Path, files: list[Path] | None = None, graph=None, fork=True):
+        self.args = (project, outdir, files, graph, read_manifest(outdir))
         self.job = None
-        self.kept = unchanged_site_files(project, outdir, files, read_manifest(outdir))
-        if self.kept is None and BACKGROUND and background.available():
-            self.job = background.Forked(write_site_files, project, outdir, files, graph)
+        # vocab/ and the code as at the last build, every file there: nothing to do
+        self.kept = unchanged_site_files(project, outdir, files, self.args[-1])
+        if self.kept is None and fork and BACKGROUND and background.available():
+            self.job = background.Forked(_write_changed, *self.args)
 
     def result(self) -> PublishResult:
         """The files written (raises what writing them raised)."""
-        if self.kept is not None:  # vocab/ and the code as at the last build, every file there
+        if self.kept is not None:
             result = PublishResult(unchanged=self.kept[0], dump=self.kept[1])
-            SITE_DUMPS[dump_key(self.args[1])] = result.dump
-            return result
-        if self.job is None:
-            return write_site_files(*self.args)
-        job, self.job = self.job, None
-        result = job.result()
+        elif self.job is None:
+            result = _write_changed(*self.args)
+        else:
+            job, self.job = self.job, None
+            result = job.result()
         SITE_DUMPS[dump_key(self.args[1])] = result.dump
         return result
 
@@ -348,20 +348,14 @@ class SiteFiles:
 BACKGROUND = True
 
 
-def files_code_digest() -> str:
-    """:func:`citydiplo.files.code_digest`, looked up when called (a test replaces it)."""
-    from .. import files
-
-    return files.code_digest()
-
-
 def read_manifest(outdir: Path) -> dict:
     """The site's :data:`MANIFEST`, if it was written by this code (else ``{}``: write everything)."""
     try:
         old = json.loads((outdir / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    return old if isinstance(old, dict) and old.get("code") == files_code_digest() else {}
+    # looked up in files when called: a test replaces it there
+    return old if isinstance(old, dict) and old.get("code") == _files.code_digest() else {}
 
 
 # ------------------------------------------------------------- schema.org

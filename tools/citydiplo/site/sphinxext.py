@@ -223,9 +223,11 @@ def on_env_before_read_docs(app, env, docnames) -> None:
     start_site_files(app)
 
 
-def start_site_files(app) -> None:
+def start_site_files(app):
     """Begin writing the RDF files and the dump of an HTML build (after the
-    query store is made, so that a forked writer inherits the published graph)."""
+    query store is made, so that a forked writer inherits the published
+    graph); returns the :class:`~citydiplo.site.publish.SiteFiles` (None for
+    another builder)."""
     if app.builder.name == "html" and getattr(app.builder, "_citydiplo_site_files", None) is None:
         from .publish import SiteFiles
 
@@ -233,6 +235,7 @@ def start_site_files(app) -> None:
         app.builder._citydiplo_site_files = SiteFiles(
             state.project, Path(app.outdir), state.vocab.content_files, lambda: state.vocab.graph
         )
+    return getattr(app.builder, "_citydiplo_site_files", None)
 
 
 def shown(state: State, key: str) -> str | None:
@@ -383,16 +386,14 @@ def is_translated(app, state: State, docname: str) -> bool:
 def on_build_finished(app, exception) -> None:
     """Write each IRI's RDF files (id/<slug>.ttl, .jsonld …) and the dump (dist/) into the site."""
     pending = getattr(app.builder, "_citydiplo_site_files", None)
-    app.builder._citydiplo_site_files = None
     if exception is not None and pending is not None:
         pending.cancel()
     if exception is None and app.builder.name == "html":
         from ..graph.export import ExportError
-        from .publish import SiteFiles
 
         state = state_for(app.env)
         try:
-            (pending or SiteFiles(state.project, Path(app.outdir), state.vocab.content_files)).result()
+            (pending or start_site_files(app)).result()  # begun before Sphinx read the pages (else now)
         except ExportError as exc:
             logger.warning(f"no RDF files written: {exc}", type="citydiplo", subtype="vocab")
         from ..files import write_if_changed
@@ -402,6 +403,7 @@ def on_build_finished(app, exception) -> None:
         calendar = Path(app.outdir) / "calendar.ics"
         if not (unchanged(app) and calendar.is_file()):  # else: the last build's, made of the same graph
             write_if_changed(calendar, events.calendar(events.collect(state.view), state.view))
+    app.builder._citydiplo_site_files = None
 
 
 # ------------------------------------------------------------------ roles
