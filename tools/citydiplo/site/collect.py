@@ -324,7 +324,7 @@ def collected_names(app) -> set[str]:
 
 def collected(app, pagename: str) -> Page | None:
     """The page of this route named ``pagename``, if this build writes one."""
-    if not pagename.startswith(("id/", "def/")) or not is_collected(app, pagename):
+    if not is_collected(app, pagename):
         return None
     return pages_for(app).get(pagename)
 
@@ -470,13 +470,13 @@ def layout_digest(app, around: str) -> str:
     return hashlib.sha256(json.dumps(key).encode()).hexdigest()
 
 
-def inputs_digest(app, around: str) -> str:
+def inputs_digest(app, layout: str) -> str:
     """What every page of this route is made from: ``vocab/`` (its files'
-    bytes, the edition and language) and :func:`layout_digest`. Unchanged, no
-    page can have changed."""
+    bytes, the edition and language) and the ``layout`` (:func:`layout_digest`).
+    Unchanged, no page can have changed."""
     from .sphinxext import state_for
 
-    key = [state_for(app.env).vocab_hash, layout_digest(app, around)]
+    key = [state_for(app.env).vocab_hash, layout]
     return hashlib.sha256(json.dumps(key).encode()).hexdigest()
 
 
@@ -495,7 +495,8 @@ def on_collect_pages(app):
     outdir = Path(app.outdir)
     around = around_digest(app)
     old = read_manifest(outdir)
-    inputs = inputs_digest(app, around)
+    layout = layout_digest(app, around)
+    inputs = inputs_digest(app, layout)
     kept = {name: digest for name, digest in old.items() if name not in NOT_PAGES}
     if old.get(INPUTS_KEY) == inputs and all((outdir / f"{name}.html").is_file() for name in kept):
         # nothing they are made from changed: no page is rendered (a no-change rebuild)
@@ -509,7 +510,6 @@ def on_collect_pages(app):
     from .sphinxext import state_for
 
     view = state_for(app.env).view
-    layout = layout_digest(app, around)
     blocks = graph_blocks(view)
     only = None
     if old.get(LAYOUT_KEY) == layout and isinstance(old.get(BLOCKS_KEY), dict):
