@@ -913,7 +913,7 @@ def generated_files(handbook: Path) -> dict[str, str]:
 
 
 def compile_if_changed(
-    view: GraphView | Callable[[], GraphView], route: str, handbook: Path, stamp: Path, key: str
+    make_view: Callable[[], GraphView], route: str, handbook: Path, stamp: Path, key: str
 ) -> CompileResult | None:
     """Compile and :func:`sync` the generated pages, unless the last compile
     recorded in ``stamp`` had the same ``key`` (:func:`compile_key`) and its
@@ -921,15 +921,15 @@ def compile_if_changed(
 
     Rendering every directory, the timeline and the release notes from the
     graph took seconds at thousands of entities on every build, also when
-    nothing had changed. ``view`` may be a function that makes the view (the
-    graph is then not made when nothing is to be compiled)."""
+    nothing had changed. ``make_view`` gives the graph view; it is not called
+    (and the graph not made) when there is nothing to compile."""
     try:
         last = json.loads(stamp.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         last = {}
     if isinstance(last, dict) and last.get("key") == key and last.get("files") == generated_files(handbook):
         return None
-    result = sync(compile_pages(view() if callable(view) else view, route), handbook)
+    result = sync(compile_pages(make_view(), route), handbook)
     stamp.parent.mkdir(parents=True, exist_ok=True)
     write_if_changed(stamp, json.dumps({"key": key, "files": generated_files(handbook)}, sort_keys=True, indent=0))
     return result
