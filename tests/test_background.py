@@ -1,4 +1,4 @@
-"""The forked writer of a build's RDF files and dump (citydiplo.site.background, publish.SiteFiles)."""
+"""The forked writer of a build's RDF files and dump (citydiplo.background, publish.SiteFiles)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import threading
 import pytest
 
 from citydiplo.graph.export import ExportError
-from citydiplo.site import background, publish
+from citydiplo import background
+from citydiplo.site import publish
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 

@@ -8,8 +8,9 @@ rooms below it:
 ``print/``         course packs and the EPUB: print builder, print forms, PDF checks
 ``site/``          the website: compile graph → pages, Sphinx extension, build, publication
 ``graph/``         the knowledge graph: load, validate, views, queries, export, JSON-LD
-``config``, ``files``, ``problems``, ``escape``, ``paths``
-                   the floor: project settings, atomic writes, messages, escaping, safe paths
+``config``, ``files``, ``problems``, ``escape``, ``paths``, ``background``
+                   the floor: project settings, atomic writes, messages, escaping, safe paths,
+                   work forked to a second core
 
 ``graph/`` knows nothing of Sphinx; ``site/`` knows nothing of PDFs or servers.
 """

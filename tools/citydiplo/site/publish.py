@@ -45,7 +45,7 @@ from ..files import write_if_changed
 from ..graph.export import NS, ExportResult, canonical, description, export, published, published_key, rdf_text
 from ..graph.views import GraphView
 from ..paths import is_slug, is_term, output_path
-from . import background
+from .. import background
 
 #: The files each described resource gets: suffix and media type (every one negotiable by IRI).
 FORMATS = (
@@ -312,7 +312,7 @@ class SiteFiles:
     by :meth:`result`.
 
     When there is work to do and a second core (and ``fork``), the files are
-    written by a forked process (:mod:`citydiplo.site.background`) while
+    written by a forked process (:mod:`citydiplo.background`) while
     Sphinx builds the pages; else they are written when the result is asked
     for. Either way the dump is recorded in :data:`SITE_DUMPS` of this process.
     """

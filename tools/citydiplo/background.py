@@ -1,13 +1,15 @@
-"""One piece of a build done in a forked process while Sphinx goes on.
+"""Work done in a forked process while this one goes on (on a second core).
 
-The site's RDF files and its dump (:func:`citydiplo.site.publish.write_site_files`)
-depend only on ``vocab/``, not on any page. Sphinx reads and writes pages in
-one process for most of a build, so on a machine with two cores or more they
-are written by a fork of the build process at the start of Sphinx's reading
-and collected at its end: at thousands of entities that takes them (≈ 15 s at
-5,000) off the build's critical path.
+Two jobs use it:
 
-The fork inherits the loaded graph (copy-on-write); it sends its result, or
+- a build's RDF files and dump (:class:`citydiplo.site.publish.SiteFiles`)
+  depend only on ``vocab/``, not on any page, so a fork writes them while
+  Sphinx reads and writes the pages (≈ 15 s off the critical path at 5,000
+  entities);
+- validation runs SHACL in a fork while this process makes the other checks
+  (:func:`citydiplo.graph.validate.validate`).
+
+The fork inherits what is loaded (copy-on-write); it sends its result, or
 the exception it raised, back through a pipe, and ends with ``os._exit`` so
 that nothing of the parent (buffers, ``atexit``) runs twice.
 """
