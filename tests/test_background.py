@@ -7,8 +7,8 @@ import threading
 
 import pytest
 
-from citydiplo.graph.export import ExportError
 from citydiplo import background
+from citydiplo.graph.export import ExportError
 from citydiplo.site import publish
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")

@@ -265,9 +265,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_validate(project: Project, args) -> int:
     from .graph.load import load
-    from .graph.validate import validate
+    from .graph.validate import start_shacl, validate
 
-    problems = validate(load(project))
+    shacl = start_shacl(project)  # on the second core while the files are loaded
+    problems = validate(load(project), shacl=shacl)
     shown = [p for p in problems if p.is_error or not args.quiet]
     for problem in shown:
         print(problem)

@@ -67,18 +67,30 @@ class Vocab:
 
         The files are parsed (and their syntax checked) by :func:`load`; their
         triples become an rdflib graph the first time one is asked for. A
-        rebuild that finds nothing changed never asks (seconds at thousands of
+        rebuild that finds nothing changed never asks, and validation asks
+        only when it has found something to report (seconds at thousands of
         entities)."""
-        self._materialise()
+        self._materialise(shapes=False)
         return self._graph
 
     @property
     def shapes(self) -> Graph:
-        self._materialise()
+        self._materialise(shapes=True)
         return self._shapes
 
-    def _materialise(self) -> None:
-        pending, self._pending = self._pending, []
+    def parsed(self, shapes: bool) -> list | None:
+        """The parsed triples (pyoxigraph terms) of the data files, or of the
+        shapes, while they are not yet an rdflib graph; None once they are."""
+        if any(to_shapes == shapes for to_shapes, _, _ in self._pending):
+            return [t for to_shapes, triples, _ in self._pending if to_shapes == shapes for t in triples]
+        graph = self._shapes if shapes else self._graph
+        return None if len(graph) else []
+
+    def _materialise(self, shapes: bool) -> None:
+        pending = [entry for entry in self._pending if entry[0] == shapes]
+        if not pending:
+            return
+        self._pending = [entry for entry in self._pending if entry[0] != shapes]
         for to_shapes, triples, prefixes in pending:
             target = self._shapes if to_shapes else self._graph
             target.addN((s, p, o, target) for s, p, o in to_rdflib(triples))

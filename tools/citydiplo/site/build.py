@@ -41,7 +41,7 @@ from sphinx.util.docutils import docutils_namespace, patch_docutils
 from ..config import Project
 from ..files import build_lock, link_or_copy_tree, recover_dir, replace_dir, write_if_changed
 from ..graph.load import hand_on, load
-from ..graph.validate import errors, validate
+from ..graph.validate import errors, start_shacl, validate
 from .compile import compile_key
 from .search import index_site
 
@@ -227,13 +227,21 @@ def build_site(
             raise BuildError(f"--jobs must be a number or 'auto', got {jobs!r}") from None
         if n_jobs < 1:
             raise BuildError(f"--jobs must be at least 1, got {n_jobs}")
-    vocab = load(project)
+    # The key is taken before the files are read: a file saved meanwhile makes
+    # the next build validate again, never skip a version nobody validated.
     valid_key = compile_key(project, "validate", "", "")
     stamp = project.build_dir / VALID_STAMP
     # vocab/ as the last build that validated it saw it: its syntax is checked
     # again (load), the rest of the checks (seconds at thousands of entries) not
     checked = stamp.is_file() and stamp.read_text(encoding="utf-8") == valid_key
-    problems = errors(vocab.problems if checked else validate(vocab))
+    shacl = None if checked else start_shacl(project)  # on the second core while the files are loaded
+    try:
+        vocab = load(project)
+    except BaseException:
+        if shacl is not None:
+            shacl.cancel()
+        raise
+    problems = errors(vocab.problems if checked else validate(vocab, shacl=shacl))
     if problems:
         for problem in problems:
             print(problem, file=sys.stderr)

@@ -38,6 +38,7 @@ from rdflib import Literal as RdfLiteral
 from rdflib import URIRef
 from rdflib.namespace import DCTERMS, FOAF, ORG, OWL, RDF, RDFS, SKOS
 
+from .. import background
 from .. import files as _files
 from ..config import Project
 from ..escape import script_json
@@ -45,7 +46,6 @@ from ..files import write_if_changed
 from ..graph.export import NS, ExportResult, canonical, description, export, published, published_key, rdf_text
 from ..graph.views import GraphView
 from ..paths import is_slug, is_term, output_path
-from .. import background
 
 #: The files each described resource gets: suffix and media type (every one negotiable by IRI).
 FORMATS = (
