@@ -159,7 +159,7 @@ def test_a_rebuild_validates_again_only_what_changed(copy, capsys, monkeypatch):
 
     checked = []
     real = build.validate
-    monkeypatch.setattr(build, "validate", lambda vocab: checked.append(1) or real(vocab))
+    monkeypatch.setattr(build, "validate", lambda vocab, **kw: checked.append(1) or real(vocab, **kw))
     # the copy's build/ comes from a build of the same vocab/ (in another folder): not checked again
     check(run(capsys, ["--root", str(copy), "build", "-j", "1"]), 0, None, "site written to")
     assert checked == []

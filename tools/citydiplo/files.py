@@ -74,9 +74,9 @@ def recover_dir(target: Path) -> None:
         old.rename(target)
 
 
-def link_or_copy_tree(source: Path, target: Path, linked: Callable[[Path], bool]) -> None:
+def link_or_copy_tree(source: Path, target: Path, linked: Callable[[str], bool]) -> None:
     """Copy the folder ``source`` to ``target`` (which must not exist), with
-    the files for which ``linked(relative path)`` is true as hard links
+    the files for which ``linked(relative POSIX path)`` is true as hard links
     instead of copies (symbolic links stay links).
 
     A hard link shares the file with ``source``: whoever writes into the copy
@@ -84,19 +84,31 @@ def link_or_copy_tree(source: Path, target: Path, linked: Callable[[Path], bool]
     first), never open it for writing, or the source changes as well. The
     site's build does so for every file it links (:mod:`citydiplo.site.build`).
     Where hard links are not possible (another file system), the file is copied.
-    """
 
-    def copy(src: str, dst: str) -> None:
-        rel = Path(src).relative_to(source)
-        if linked(rel):
-            try:
-                os.link(src, dst)
-                return
-            except OSError:
-                pass
-        shutil.copy2(src, dst)
+    One ``scandir`` per folder and no path objects per file: a site of
+    thousands of entries has tens of thousands of files (``shutil.copytree``
+    with a copy function took ≈ 1 s more at 30,000)."""
 
-    shutil.copytree(source, target, symlinks=True, copy_function=copy)
+    def walk(src: str, dst: str, prefix: str) -> None:
+        os.mkdir(dst)
+        with os.scandir(src) as entries:
+            for entry in entries:
+                rel, to = prefix + entry.name, os.path.join(dst, entry.name)
+                if entry.is_symlink():
+                    os.symlink(os.readlink(entry.path), to)
+                elif entry.is_dir():
+                    walk(entry.path, to, rel + "/")
+                else:
+                    if linked(rel):
+                        try:
+                            os.link(entry.path, to)
+                            continue
+                        except OSError:
+                            pass
+                    shutil.copy2(entry.path, to)
+        shutil.copystat(src, dst)
+
+    walk(os.fspath(source), os.fspath(target), "")
 
 
 def replace_dir(new: Path, target: Path, swapped: Callable[[Path], None] | None = None) -> None:

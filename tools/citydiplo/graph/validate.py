@@ -557,7 +557,7 @@ def check_version(vocab: Vocab) -> list[Problem]:
     return problems
 
 
-def validate(vocab: Vocab, today: dt.date | None = None, shacl=None) -> list[Problem]:
+def validate(vocab: Vocab, today: dt.date | None = None, shacl=None, meanwhile=None) -> list[Problem]:
     """All problems, errors and notices, sorted by file and line.
 
     Fast when the data is clean, which it is on almost every run: the fast
@@ -566,7 +566,10 @@ def validate(vocab: Vocab, today: dt.date | None = None, shacl=None) -> list[Pro
     here) while this process asks of the parsed triples whether each other
     check has anything to report (:class:`Quick`). Only a check that has runs
     on the rdflib graph and words the problems, so the messages are the same
-    on either path (tested on the bad-input corpus)."""
+    on either path (tested on the bad-input corpus).
+
+    ``meanwhile()``, if given, is run while the fork's verdict is awaited (a
+    build makes its rdflib graph then, which it needs next)."""
     shacl = shacl if shacl is not None else start_shacl(vocab.project)
     try:
         problems: list[Problem] = list(vocab.problems)
@@ -585,6 +588,8 @@ def validate(vocab: Vocab, today: dt.date | None = None, shacl=None) -> list[Pro
                 found = check(vocab)
                 problems += found
                 literals_ok = literals_ok and not (check is check_literals and found)
+        if meanwhile is not None:
+            meanwhile()
     except BaseException:
         if shacl is not None:
             shacl.cancel()

@@ -117,19 +117,21 @@ def run_sphinx(
 LINKED_SUFFIXES = (".html", ".ttl", ".jsonld", ".nt", ".rdf")
 
 
-def is_linked(rel: Path) -> bool:
-    """Whether the build's copy of the previous output links ``rel`` (a page,
-    or the RDF files of an entry or term) rather than copying it. Thousands
-    of entries make tens of thousands of such files: copying them was seconds
-    of every rebuild, linking them a fraction. Everything else (assets,
-    downloads, the search index, the dump) is copied: Sphinx and Pagefind
-    write some of it in place."""
-    top = rel.parts[0] if len(rel.parts) > 1 else ""
+def is_linked(rel: str) -> bool:
+    """Whether the build's copy of the previous output links ``rel`` (a
+    relative POSIX path: a page, or the RDF files of an entry or term) rather
+    than copying it. Thousands of entries make tens of thousands of such
+    files: copying them was seconds of every rebuild, linking them a
+    fraction. Everything else (assets, downloads, the search index, the dump)
+    is copied: Sphinx and Pagefind write some of it in place."""
+    top, _, rest = rel.partition("/")
+    top = top if rest else ""
     if top in ASSET_DIRS or top == "pagefind":
         return False
-    if rel.suffix == ".html":
+    suffix = os.path.splitext(rel)[1]
+    if suffix == ".html":
         return True
-    return top in ("id", "def") and rel.suffix in LINKED_SUFFIXES
+    return top in ("id", "def") and suffix in LINKED_SUFFIXES
 
 
 def unshare_page(app, pagename, templatename, context, doctree) -> None:
@@ -177,24 +179,35 @@ def remove_stale(outdir: Path, docnames: set[str], resources: set[str] = frozens
     """Remove the pages, and the per-IRI RDF files next to them, whose source
     page no longer exists (an entity removed from ``vocab/``). The RDF files of
     ``resources`` stay even without a page (a datatype of the ontology has its
-    description but no page of its own)."""
+    description but no page of its own). Links are left alone, and so are the
+    asset folders (not even listed: a site has tens of thousands of files)."""
     described = set(docnames) | set(resources)
     removed = []
-    for path in sorted(outdir.rglob("*")):
-        if not path.is_file() or path.is_symlink():
-            continue
-        rel = path.relative_to(outdir)
-        if rel.parts[0] in ASSET_DIRS or (len(rel.parts) == 1 and not rel.name.endswith(".html")):
-            continue
-        stem = rel.with_name(rel.name.split(".", 1)[0]).as_posix()
-        if rel.name.endswith(".html"):
-            stale = stem not in docnames and stem not in SPECIAL_PAGES
-        else:  # id/<slug>.ttl, def/<Term>.jsonld …: stale with their page
-            stale = rel.parts[0] in ("id", "def") and len(rel.parts) == 2 and stem not in described
-        if stale:
-            path.unlink()
-            removed.append(path)
-    return removed
+
+    def walk(folder: str, prefix: str, depth: int) -> None:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.is_symlink():
+                    continue
+                rel = prefix + entry.name
+                if entry.is_dir():
+                    if not (depth == 0 and entry.name in ASSET_DIRS):
+                        walk(entry.path, rel + "/", depth + 1)
+                    continue
+                if not entry.is_file() or (depth == 0 and not entry.name.endswith(".html")):
+                    continue
+                head, _, name = rel.rpartition("/")
+                stem = (head + "/" if head else "") + name.split(".", 1)[0]
+                if name.endswith(".html"):
+                    stale = stem not in docnames and stem not in SPECIAL_PAGES
+                else:  # id/<slug>.ttl, def/<Term>.jsonld …: stale with their page
+                    stale = depth == 1 and head in ("id", "def") and stem not in described
+                if stale:
+                    os.unlink(entry.path)
+                    removed.append(Path(entry.path))
+
+    walk(os.fspath(outdir), "", 0)
+    return sorted(removed)
 
 
 def build_site(
@@ -241,7 +254,8 @@ def build_site(
         if shacl is not None:
             shacl.cancel()
         raise
-    problems = errors(vocab.problems if checked else validate(vocab, shacl=shacl))
+    # while SHACL runs on the other core, the graph the pages are compiled from is made
+    problems = errors(vocab.problems if checked else validate(vocab, shacl=shacl, meanwhile=lambda: vocab.graph))
     if problems:
         for problem in problems:
             print(problem, file=sys.stderr)
