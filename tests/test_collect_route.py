@@ -149,7 +149,10 @@ def test_unchanged_pages_are_not_written_again(project, monkeypatch):
     render = collect.render_pages
     monkeypatch.setattr(collect, "render_pages", lambda *a, **k: rendered.append(1) or render(*a, **k))
     materialise = Vocab._materialise
-    spy = lambda self: (graphs.append(1) if self._pending else 0, materialise(self))  # noqa: E731
+    spy = lambda self, shapes: (  # noqa: E731
+        graphs.append(shapes) if any(entry[0] == shapes for entry in self._pending) else 0,
+        materialise(self, shapes=shapes),
+    )
     monkeypatch.setattr(Vocab, "_materialise", spy)
     log = io.StringIO()
     build_site(project, jobs=1, status=log)
