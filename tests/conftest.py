@@ -66,6 +66,37 @@ def real_project():
 SHARED_ENV = "CITYDIPLO_TEST_SHARED"
 
 
+#: What ``pytest -m 'not slow'`` leaves out, so that an author's loop stays
+#: under a minute: every test that builds a site, a course pack, a book or
+#: slides, drives a browser, an nginx or a server process, or needs one of the
+#: real handbook's builds. CI runs them all.
+SLOW_FIXTURES = {"browser", "page", "real_build", "english_site", "german_site", "served_sites"}
+SLOW_FILES = {
+    "badinput/test_build.py",
+    "test_citymap.py",
+    "test_collect_route.py",
+    "test_coursepack.py",
+    "test_epub.py",
+    "test_escaping.py",
+    "test_nginx.py",
+    "test_publication.py",
+    "test_serve.py",
+    "test_slides.py",
+    "test_sphinxext.py",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    tests = Path(__file__).parent
+    for item in items:
+        try:
+            rel = item.path.relative_to(tests).as_posix()
+        except ValueError:
+            continue
+        if rel in SLOW_FILES or SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 def pytest_configure(config):
     """In the main process only: make the shared folder the workers inherit."""
     if hasattr(config, "workerinput") or os.environ.get(SHARED_ENV):

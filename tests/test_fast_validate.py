@@ -47,6 +47,8 @@ EXTRA = {
 }
 
 TODAY = dt.date(2026, 12, 4)
+#: every bad-input case (slow: each is validated twice), then the cases made here
+ALL = [pytest.param(name, marks=pytest.mark.slow) for name in sorted(CASES)] + sorted(EXTRA)
 
 
 def apply(name: str, root, monkeypatch) -> None:
@@ -57,7 +59,7 @@ def apply(name: str, root, monkeypatch) -> None:
     func(root, monkeypatch) if "monkeypatch" in func.__code__.co_varnames else func(root)
 
 
-@pytest.mark.parametrize("name", sorted(CASES) + sorted(EXTRA))
+@pytest.mark.parametrize("name", ALL)
 def test_fast_path_finds_what_the_plain_checks_find(name, project, monkeypatch):
     """The fast engine in a fork plus the questions, against every check on
     the rdflib graph with pySHACL alone: the same problems, worded the same."""
@@ -70,7 +72,7 @@ def test_fast_path_finds_what_the_plain_checks_find(name, project, monkeypatch):
         assert plain, "the case was meant to be found"
 
 
-@pytest.mark.parametrize("name", sorted(CASES) + sorted(EXTRA))
+@pytest.mark.parametrize("name", ALL)
 def test_a_quick_clean_is_clean(name, project, monkeypatch):
     """A question that answers "clean" is never wrong (it may say "not clean"
     wrongly: the check then runs and finds nothing)."""

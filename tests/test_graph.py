@@ -90,6 +90,7 @@ def _store(project):
     return _STORE["s"]
 
 
+@pytest.mark.slow  # the OWL RL closure of the real graph: ≈ 18 s
 def test_owl_rl_closure_still_conforms(vocab):
     import owlrl
     import pyshacl

@@ -149,6 +149,7 @@ skos:inScheme rdfs:range skos:ConceptScheme .
 """
 
 
+@pytest.mark.slow  # the OWL RL closure of the real graph
 def test_owl_rl_closure_makes_no_entity_a_concept(vocab, real_project):
     """With SKOS's own axioms, a skos:related link to a forum would make the
     forum a skos:Concept (28 entities did before cd:relatedEntity); none may."""
