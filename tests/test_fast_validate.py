@@ -162,3 +162,46 @@ def test_the_fork_does_not_outlive_a_failed_check(project, monkeypatch):
 
         with pytest.raises(ChildProcessError):
             os.waitpid(started[0].pid, os.WNOHANG)  # reaped: no zombie left
+
+
+def test_a_graph_changed_in_memory_is_validated_as_it_is(project):
+    """The fork reads the files; once the rdflib graph exists (and may have been
+    changed), its verdict is not trusted and SHACL runs on the graph itself."""
+    from rdflib import URIRef
+    from rdflib.namespace import SKOS
+
+    vocab = load(project)
+    network = URIRef(project.id_ns + "mmc")
+    labels = list(vocab.graph.triples((network, SKOS.prefLabel, None)))
+    assert labels
+    for triple in labels:
+        vocab.graph.remove(triple)
+    found = V.validate(vocab, TODAY)
+    assert any(p.code == "shacl" and "cdi:mmc" in str(p) for p in found), found
+
+
+def test_files_that_share_a_blank_node_label_keep_their_nodes_apart(project):
+    """``_:x`` in two files is two nodes (Turtle scopes a label to its document):
+    the fast engine's store holds as many triples as the rdflib graph."""
+    for name in ("a", "b"):
+        append(
+            project.root,
+            f"vocab/data/{name}.ttl",
+            '@prefix cd: <https://w3id.org/citydiplo/def/> .\n_:x cd:note "n" .\n',
+        )
+    vocab = load(project)
+    assert len(V.fast_data(vocab)) == len(vocab.graph)
+    assert len(V.fast_data(vocab)) == len(vocab.graph)  # from the rdflib graph too, once it exists
+
+
+def test_a_verdict_on_other_files_is_not_trusted(project, monkeypatch):
+    """The fork read the files after they changed (its fingerprint is not the
+    loaded one's): SHACL runs here, on what was loaded."""
+    vocab = load(project)
+    real = V.fast_shacl_clean
+    monkeypatch.setattr(V, "fast_shacl_clean", lambda project, engine=None: (("other",), real(project, engine)[1]))
+    ran = []
+    check = V.check_shacl
+    monkeypatch.setattr(V, "check_shacl", lambda vocab, engine=None: ran.append(1) or check(vocab, engine))
+    assert V.validate(vocab, TODAY) == []
+    assert ran == [1]

@@ -362,7 +362,12 @@ def load(project: Project) -> Vocab:
         # One parse, by pyoxigraph (its messages carry line and column); its
         # terms are handed to rdflib as they are (lexical forms as written).
         try:
-            triples = list(pyoxigraph.parse(text, format=pyoxigraph.RdfFormat.TURTLE, base_iri=project.base_iri))
+            # blank-node labels made unique, as a store makes them: files can share a label
+            triples = list(
+                pyoxigraph.parse(
+                    text, format=pyoxigraph.RdfFormat.TURTLE, base_iri=project.base_iri, rename_blank_nodes=True
+                )
+            )
         except SyntaxError as exc:
             vocab.problems.append(syntax_problem(project, path, exc, lines))
             continue

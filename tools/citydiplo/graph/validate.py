@@ -21,7 +21,7 @@ from .. import background
 from ..config import Project
 from ..paths import slug_problem, term_problem
 from ..problems import ERROR, NOTICE, Problem
-from .load import ROLE_DIRS, Vocab, candidate_files, file_problem, to_rdflib
+from .load import ROLE_DIRS, Vocab, candidate_files, file_problem, fingerprint, to_rdflib
 from .views import today as build_date
 
 SEVERITY = {SH.Violation: ERROR, SH.Warning: ERROR, SH.Info: NOTICE}
@@ -308,15 +308,16 @@ def run_shacl(data, shapes, engine: str | None = None):
 
 
 def fast_data(vocab: Vocab):
-    """The data graph as a pyoxigraph store, read from the same files (the fast
-    engine reads a store natively; an rdflib graph it first serialises)."""
-    import pyoxigraph
-
+    """The data graph as a pyoxigraph store (the fast engine reads a store
+    natively; an rdflib graph it first serialises): the triples as parsed,
+    or, once there is an rdflib graph (which its holder may have changed),
+    that graph's."""
     store = pyoxigraph.Store()
-    shapes_dir = vocab.project.vocab_dir / ROLE_DIRS["shapes"]
-    for path in vocab.prefixes:  # the files that parsed
-        if shapes_dir not in path.parents:
-            store.load(path=str(path), format=pyoxigraph.RdfFormat.TURTLE, base_iri=vocab.project.base_iri)
+    parsed = vocab.parsed(shapes=False)
+    if parsed is not None:
+        store.extend(parsed)
+    else:
+        store.extend(pyoxigraph.Quad(*_oxi_terms(triple)) for triple in vocab.graph)
     return store
 
 
@@ -334,12 +335,14 @@ def shacl_report(vocab: Vocab, engine: str | None = None):
     return run_shacl(vocab.graph, vocab.shapes, "pyshacl")
 
 
-def fast_shacl_clean(project: Project, engine: str | None = None) -> bool:
+def fast_shacl_clean(project: Project, engine: str | None = None) -> tuple[tuple, bool]:
     """Whether the fast engine finds nothing to report in the files below
     ``vocab/`` as they are on disk (run in a fork by :func:`start_shacl`, so
-    it reads them itself: it may start before :func:`~.load.load`). A file
+    it reads them itself: it may start before :func:`~.load.load`), with the
+    :func:`~.load.fingerprint` of the files taken before reading them. A file
     that cannot be read is left out; :func:`validate` then does not trust
-    this verdict."""
+    this verdict, nor when the fingerprint is not that of the loaded files."""
+    stamp = fingerprint(project)
     store, shapes = pyoxigraph.Store(), Graph()
     shapes_dir = project.vocab_dir / ROLE_DIRS["shapes"]
     for path in candidate_files(project):
@@ -354,9 +357,9 @@ def fast_shacl_clean(project: Project, engine: str | None = None) -> bool:
         except SyntaxError:
             continue
     if len(shapes) == 0:
-        return True
+        return stamp, True
     report = run_shacl(store, shapes, engine)
-    return (None, RDF.type, SH.ValidationResult) not in report
+    return stamp, (None, RDF.type, SH.ValidationResult) not in report
 
 
 def start_shacl(project: Project):
@@ -598,12 +601,15 @@ def validate(vocab: Vocab, today: dt.date | None = None, shacl=None, meanwhile=N
         problems += check_shacl(vocab)
         return sorted(set(problems))
     try:
-        clean = shacl.result()
-    except (TypeError, ValueError, background.BackgroundError):
-        clean = False  # the check runs here, and reports what stopped the engine
-    # A file that did not load, or an invalid literal (the reference engine
-    # then runs on the data without it): the verdict is not the whole story.
-    trusted = clean and literals_ok and not vocab.problems
+        stamp, clean = shacl.result()
+    except Exception:  # the engine stopped (values it cannot compare), a file vanished …
+        stamp, clean = None, False  # … the check runs here, and reports what there is to report
+    # The fork read the files; its verdict stands for the loaded data only if
+    # it read the same files (their fingerprint), every file loaded, the data
+    # is still as parsed (no rdflib graph yet that someone could have
+    # changed), and no literal is invalid (the reference engine then runs on
+    # the data without it).
+    trusted = clean and stamp == vocab.stamp and quick is not None and literals_ok and not vocab.problems
     problems += [] if trusted else check_shacl(vocab)
     return sorted(set(problems))
 
