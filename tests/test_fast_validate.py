@@ -205,3 +205,11 @@ def test_a_verdict_on_other_files_is_not_trusted(project, monkeypatch):
     monkeypatch.setattr(V, "check_shacl", lambda vocab, engine=None: ran.append(1) or check(vocab, engine))
     assert V.validate(vocab, TODAY) == []
     assert ran == [1]
+
+
+def test_shapes_already_made_into_a_graph_are_asked_as_well(project, monkeypatch):
+    apply("term used as subject outside the ontology", project.root, monkeypatch)
+    vocab = load(project)
+    assert len(vocab.shapes)  # the shapes become an rdflib graph first; the data stays parsed
+    assert V.Quick.of(vocab, TODAY) is not None
+    assert V.validate(vocab, TODAY) == V.validate_exact(load(project), TODAY) != []

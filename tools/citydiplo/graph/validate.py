@@ -641,7 +641,7 @@ class Quick:
         if data is None:
             return None  # already an rdflib graph: the checks themselves are as quick
         if shapes is None:
-            shapes = [_Triple(*_oxi_terms(t)) for t in vocab.shapes]
+            shapes = [pyoxigraph.Triple(*_oxi_terms(t)) for t in vocab.shapes]
         return cls(vocab, data, shapes, today)
 
     def version_clean(self) -> bool:
@@ -766,15 +766,8 @@ TURTLE = pyoxigraph.RdfFormat.TURTLE
 XSD_STRING = str(XSD.string)
 
 
-class _Triple:
-    __slots__ = ("object", "predicate", "subject")
-
-    def __init__(self, subject, predicate, obj):
-        self.subject, self.predicate, self.object = subject, predicate, obj
-
-
 def _oxi_terms(triple) -> tuple:
-    """rdflib terms as pyoxigraph terms (for shapes that are already an rdflib graph)."""
+    """An rdflib triple's terms as pyoxigraph terms (for a graph that is already rdflib's)."""
 
     def term(value):
         if isinstance(value, URIRef):
