@@ -1,6 +1,6 @@
 """From saving an edit to the served page showing it, with `citydiplo serve --watch` (run on demand).
 
-    python tests/benchmarks/watch_time.py [--runs 2] [--append]
+    python tests/benchmarks/watch_time.py [--runs 2] [--synthetic N] [--append]
 
 Copies conf/, vocab/ and handbook/ into a temporary folder, starts
 `citydiplo serve --watch --port 0` there (its first build is a full one), then
@@ -12,6 +12,10 @@ for each run:
 - **label**: renames one entity in English and German (the city with the
   most referrers, as ``scale.py`` does) and fetches its page until it shows
   the new English label.
+
+With ``--synthetic N``, N synthetic entities (``synth.py``, as ``scale.py``
+adds them) are added first, and the edited entity is the synthetic one
+``scale.py`` edits.
 
 "Saved → served" is the time from the file being written to the first
 answer that shows the change (polling, settling, the incremental rebuild up
@@ -38,6 +42,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import synth  # noqa: E402
 from scale import pick_entity, rename  # noqa: E402
 
 PAGE = "explanation/global-architecture"
@@ -96,13 +101,16 @@ class Preview:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--synthetic", type=int, default=0, help="synthetic entities to add (as scale.py does)")
     parser.add_argument("--append", action="store_true")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="citydiplo-watch-"))
     repo = work / "repo"
     for part in ("conf", "vocab", "handbook"):
         shutil.copytree(ROOT / part, repo / part, ignore=IGNORE)
-    path, slug, labels = pick_entity(repo, synthetic=False)
+    if args.synthetic:
+        synth.write(synth.generate(args.synthetic, repo), repo / "vocab" / "data" / "synthetic.ttl")
+    path, slug, labels = pick_entity(repo, synthetic=bool(args.synthetic))
     preview = Preview(repo)
     print(f"first (full) build, then serving: {preview.first_build:.1f} s")
     results: dict[str, list[tuple[float, float]]] = {"prose": [], "label": []}
@@ -144,7 +152,8 @@ def main() -> int:
             "",
             f"## Preview that follows edits (`watch_time.py`), {dt.date.today().isoformat()}",
             "",
-            f"`citydiplo serve --watch` on a copy of today's handbook and graph; first (full) build "
+            f"`citydiplo serve --watch` on a copy of today's handbook and graph"
+            f"{f' with {args.synthetic:,} synthetic entities' if args.synthetic else ''}; first (full) build "
             f"{preview.first_build:.0f} s. Medians of {args.runs} runs on the shared 2-core machine "
             "(other agents' jobs running); the rebuild is one Sphinx process (the preview builds in a thread "
             "beside the server's).",
