@@ -299,3 +299,48 @@ def test_two_builds_at_once(copy):
     assert "Another paragraph" in (copy / "build" / "html" / "index.html").read_text(encoding="utf-8")
     sums = (copy / "build" / "html" / "dist" / "SHA256SUMS").read_bytes()
     assert sums == (copy / "build" / "dist" / "SHA256SUMS").read_bytes()
+
+
+def test_a_build_waits_for_another_build_reading_the_same_handbook(copy):
+    """Builds of one handbook into different build/ folders (the site and a
+    course pack, or two test workers) each compile their generated pages into
+    handbook/ and read them: the second waits until the first has finished."""
+    from citydiplo.files import BuildLocked, source_lock
+
+    add_to_index(copy, "A paragraph written while another build reads the handbook.")
+    handbook = copy / "handbook"
+    before = tree_digest(handbook)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from pathlib import Path; from citydiplo.files import source_lock\n"
+            "with source_lock(Path(sys.argv[1])):\n    print('held', flush=True); sys.stdin.readline()",
+            str(handbook),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        busy = r"another build is reading .*handbook"
+        with pytest.raises(BuildLocked, match=busy), source_lock(handbook, wait=False):
+            pass
+        proc = citydiplo(copy)
+        line = proc.stderr.readline()
+        assert "another build is reading" in line and "handbook" in line and "waiting for it to finish" in line, line
+        # nothing was compiled into handbook/ while the other build held it
+        assert tree_digest(handbook) == before
+        assert proc.poll() is None
+        holder.stdin.write("release\n")
+        holder.stdin.flush()
+        out, err = proc.communicate(timeout=300)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in out + err
+    assert "A paragraph written while" in (copy / "build" / "html" / "index.html").read_text(encoding="utf-8")
+    with source_lock(handbook, wait=False), source_lock(handbook, wait=False):  # free again; re-entrant
+        pass

@@ -1,6 +1,6 @@
 """Writing output without damaging it: a file or a folder is either the old
 one or the complete new one, never half written; one build at a time per
-``build/`` folder; and the digest of this package's code, by which a build
+``build/`` folder and per source folder; and the digest of this package's code, by which a build
 knows that what an older version wrote must be written again."""
 
 from __future__ import annotations
@@ -136,7 +136,7 @@ def replace_dir(new: Path, target: Path, swapped: Callable[[Path], None] | None 
 
 
 class BuildLocked(Exception):
-    """Another process holds the lock of the ``build/`` folder."""
+    """Another process holds the lock of the ``build/`` folder (or of the sources)."""
 
 
 _held: dict[str, int] = {}
@@ -154,7 +154,32 @@ def build_lock(build_dir: Path, wait: bool = True, notify=None) -> Iterator[None
     within one process.
     """
     build_dir.mkdir(parents=True, exist_ok=True)
-    key = str(build_dir.resolve())
+    with _exclusive(build_dir / LOCK_NAME, f"another build is writing {build_dir}", wait, notify):
+        yield
+
+
+@contextlib.contextmanager
+def source_lock(source_dir: Path, wait: bool = True, notify=None) -> Iterator[None]:
+    """Hold the lock of a Sphinx source folder (``handbook/``) while Sphinx
+    reads it: ``fcntl.flock`` on the folder itself, so nothing is written into it.
+
+    Every build compiles the pages generated from the graph into
+    ``handbook/`` before Sphinx reads them, and builders differ in what they
+    write there (the website links entity pages that only it writes; the print
+    and EPUB builders write them as MyST pages). Two builds of one handbook
+    into different ``build/`` folders (a course pack and the site, or two test
+    workers) must therefore not overlap, or one reads the other's pages:
+    a second one waits (``notify`` and ``wait`` as for :func:`build_lock`).
+    """
+    with _exclusive(source_dir, f"another build is reading {source_dir}", wait, notify):
+        yield
+
+
+@contextlib.contextmanager
+def _exclusive(path: Path, busy: str, wait: bool, notify) -> Iterator[None]:
+    """``flock`` on ``path``: a lock file (created; it records the holder's
+    pid) or a folder. Re-entrant within one process."""
+    key = str(path.resolve())
     with _held_lock:
         if key in _held:
             _held[key] += 1
@@ -168,20 +193,22 @@ def build_lock(build_dir: Path, wait: bool = True, notify=None) -> Iterator[None
             with _held_lock:
                 _held[key] -= 1
         return
-    fd = os.open(build_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    folder = path.is_dir()
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY) if folder else os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "another process"
-            message = f"another build is writing {build_dir} (pid {holder})"
+            holder = "" if folder else os.pread(fd, 64, 0).decode("ascii", "replace").strip()
+            message = f"{busy} (pid {holder})" if holder else busy
             if not wait:
                 raise BuildLocked(message) from None
             if notify:
                 notify(f"{message}; waiting for it to finish")
             fcntl.flock(fd, fcntl.LOCK_EX)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode("ascii"), 0)
+        if not folder:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode("ascii"), 0)
         with _held_lock:
             _held[key] = 1
         try:

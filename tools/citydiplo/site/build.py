@@ -39,7 +39,7 @@ from sphinx.errors import SphinxError
 from sphinx.util.docutils import docutils_namespace, patch_docutils
 
 from ..config import Project
-from ..files import build_lock, link_or_copy_tree, recover_dir, replace_dir, write_if_changed
+from ..files import build_lock, link_or_copy_tree, recover_dir, replace_dir, source_lock, write_if_changed
 from ..graph.load import hand_on, load
 from ..graph.validate import errors, start_shacl, validate
 from .compile import compile_key
@@ -76,10 +76,21 @@ ASSET_DIRS = {"_static", "_images", "_sources", "_downloads", "dist"}
 
 
 def run_sphinx(
-    project: Project, outdir: Path, doctrees: Path, builder: str, overrides: dict, jobs: int, status=sys.stdout
+    project: Project,
+    outdir: Path,
+    doctrees: Path,
+    builder: str,
+    overrides: dict,
+    jobs: int,
+    status=sys.stdout,
+    notify: Callable[[str], None] | None = None,
 ) -> int:
-    """One Sphinx build with warnings as errors (``-nW --keep-going``); returns its status."""
-    with patch_docutils(project.conf_dir), docutils_namespace():
+    """One Sphinx build with warnings as errors (``-nW --keep-going``); returns its status.
+
+    It holds the lock of ``handbook/`` (:func:`~citydiplo.files.source_lock`)
+    from the compile of the generated pages to the last page written: another
+    build of the same handbook, into any ``build/`` folder, waits for it."""
+    with source_lock(project.handbook_dir, notify=notify), patch_docutils(project.conf_dir), docutils_namespace():
         app = Sphinx(
             srcdir=project.handbook_dir,
             confdir=project.conf_dir,
@@ -276,7 +287,7 @@ def build_site(
         overrides = {"language": language, "citydiplo_edition": edition, "citydiplo_validate": False}
         hand_on(vocab)  # the Sphinx extension takes it over rather than read vocab/ again
         try:
-            code = run_sphinx(project, tmp, doctrees, builder, overrides, n_jobs, status=status)
+            code = run_sphinx(project, tmp, doctrees, builder, overrides, n_jobs, status=status, notify=notify)
             reason = "Sphinx reported warnings (listed above)"
         except SphinxError as exc:
             code, reason = 1, f"Sphinx stopped: {exc}"
