@@ -358,3 +358,27 @@ def test_crash_in_the_two_step_swap_keeps_the_previous_output(tmp_path, monkeypa
     assert not target.exists() and (tmp_path / "html.old" / "page").read_text() == "old"
     recover_dir(target)  # what the next build does first
     assert (target / "page").read_text() == "old"
+
+
+@pytest.mark.parametrize("outcome", ["returns", "raises"])
+def test_the_collector_setting_holds_for_the_command_only(outcome, project, monkeypatch):
+    """A command runs with the build's garbage-collector thresholds; the caller's come back after,
+    whether the command returns or fails."""
+    import gc
+
+    from citydiplo import cli
+
+    seen = []
+
+    def command(project, args):
+        seen.append(gc.get_threshold())
+        if outcome == "raises":
+            raise OSError(2, "No such file or directory", str(project.root / "vocab" / "gone.ttl"))
+        return 0
+
+    monkeypatch.setitem(cli.COMMANDS, "validate", command)
+    before = gc.get_threshold()
+    code = cli.main(["--root", str(project.root), "validate"])
+    assert seen == [cli.GC_THRESHOLD]
+    assert gc.get_threshold() == before
+    assert code == (0 if outcome == "returns" else 1)

@@ -8,6 +8,7 @@ traceback.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 from pathlib import Path
@@ -641,6 +642,16 @@ COMMANDS = {
 RAN: list[str] = []
 
 
+#: Python's cyclic garbage collector while a command runs: a collection after
+#: every 100,000 new container objects rather than every 700. A build makes
+#: millions of objects that live until it ends (the graph, the doctrees), and
+#: the default walked them again and again: at 5,000 entities a label edit's
+#: rebuild took 20.0-20.4 s with the default, 16.5 s with this (peak memory
+#: +37 MiB), 16.2 s with no collection at all. The previous setting is put
+#: back afterwards (tests call :func:`main` in their own process).
+GC_THRESHOLD = (100_000, 50, 100)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
@@ -653,6 +664,8 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"citydiplo: {exc}", file=sys.stderr)
         return 2
+    previous = gc.get_threshold()
+    gc.set_threshold(*GC_THRESHOLD)
     try:
         return COMMANDS[args.command](project, args)
     except KeyboardInterrupt:
@@ -666,6 +679,8 @@ def main(argv: list[str] | None = None) -> int:
         what = f"{project.rel(Path(where))}: " if where else ""
         print(f"citydiplo: {what}{exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}", file=sys.stderr)
         return 1
+    finally:
+        gc.set_threshold(*previous)
 
 
 #: Commands that write their output and end: the ``citydiplo`` script ends
