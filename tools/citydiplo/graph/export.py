@@ -603,14 +603,22 @@ def tables(project: Project, graph: rdflib.Graph) -> dict[str, str]:
     def cell(values) -> str:
         return CSV_SEPARATOR.join(sorted({str(v) for v in values}))
 
-    def texts(node, prop, lang) -> str:
-        return cell(v for v in graph.objects(node, prop) if isinstance(v, rdflib.Literal) and v.language == lang)
+    # One look-up a node for all its values, not one a column (twenty rdflib
+    # look-ups a row were most of the time at thousands of entities).
+    def objects_of(node) -> dict:
+        found: dict = {}
+        for prop, value in graph.predicate_objects(node):
+            found.setdefault(prop, []).append(value)
+        return found
 
-    def labels(node, prop) -> str:
-        return cell(view.label(v, "en") for v in graph.objects(node, prop))
+    def texts(of, prop, lang) -> str:
+        return cell(v for v in of.get(prop, ()) if isinstance(v, rdflib.Literal) and v.language == lang)
 
-    def values(node, prop) -> str:
-        return cell(graph.objects(node, prop))
+    def labels(of, prop) -> str:
+        return cell(view.label(v, "en") for v in of.get(prop, ()))
+
+    def values(of, prop) -> str:
+        return cell(of.get(prop, ()))
 
     rows: dict[str, list] = {kind.key: [] for kind in KINDS}
     for node in view.entities:
@@ -618,49 +626,51 @@ def tables(project: Project, graph: rdflib.Graph) -> dict[str, str]:
         if kind is None:
             continue
         cls = view.main_class(node)
+        of = objects_of(node)
         rows[kind.key].append(
             [
                 str(node),
                 view.slug(node),
-                texts(node, SKOS.prefLabel, "en"),
-                texts(node, SKOS.prefLabel, "de"),
-                cell(graph.objects(node, SKOS.altLabel)),
-                texts(node, SKOS.definition, "en"),
-                texts(node, SKOS.definition, "de"),
+                texts(of, SKOS.prefLabel, "en"),
+                texts(of, SKOS.prefLabel, "de"),
+                values(of, SKOS.altLabel),
+                texts(of, SKOS.definition, "en"),
+                texts(of, SKOS.definition, "de"),
                 compact(str(cls)) if cls is not None else "",
-                labels(node, cd.country),
-                labels(node, cd.region),
-                values(node, schema.foundingDate),
-                values(node, schema.startDate),
-                values(node, schema.endDate),
-                values(node, DCTERMS.issued),
-                values(node, DCTERMS.date),
-                values(node, FOAF.homepage),
-                values(node, OWL.sameAs),
-                values(node, DCTERMS.source),
-                values(node, cd.lastChecked),
-                values(node, cd.validUntil),
+                labels(of, cd.country),
+                labels(of, cd.region),
+                values(of, schema.foundingDate),
+                values(of, schema.startDate),
+                values(of, schema.endDate),
+                values(of, DCTERMS.issued),
+                values(of, DCTERMS.date),
+                values(of, FOAF.homepage),
+                values(of, OWL.sameAs),
+                values(of, DCTERMS.source),
+                values(of, cd.lastChecked),
+                values(of, cd.validUntil),
                 "true" if view.is_deprecated(node) else "false",
-                values(node, SKOS.notation),
-                values(node, geo.lat),
-                values(node, geo.long),
+                values(of, SKOS.notation),
+                values(of, geo.lat),
+                values(of, geo.long),
             ]
         )
     out = {f"{CSV_DIR}/{key}.csv": _csv(CSV_COLUMNS, table) for key, table in rows.items()}
     concepts = []
     for scheme in view.schemes:
         for node in view.concepts(scheme):
+            of = objects_of(node)
             concepts.append(
                 [
                     str(node),
                     view.slug(node),
                     view.slug(scheme),
-                    texts(node, SKOS.prefLabel, "en"),
-                    texts(node, SKOS.prefLabel, "de"),
-                    cell(graph.objects(node, SKOS.altLabel)),
-                    texts(node, SKOS.definition, "en"),
-                    texts(node, SKOS.definition, "de"),
-                    labels(node, SKOS.broader),
+                    texts(of, SKOS.prefLabel, "en"),
+                    texts(of, SKOS.prefLabel, "de"),
+                    values(of, SKOS.altLabel),
+                    texts(of, SKOS.definition, "en"),
+                    texts(of, SKOS.definition, "de"),
+                    labels(of, SKOS.broader),
                 ]
             )
     concepts.sort(key=lambda row: (row[2], row[0]))
