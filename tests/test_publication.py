@@ -646,3 +646,26 @@ def test_independent_parsers_read_the_real_dump(real_project, riot, tmp_path):
     assert done.returncode == 0 and "WARN" not in done.stderr, done.stderr
     assert f"Triples = {total:,}" in done.stdout + done.stderr
     assert_oxigraph_converts(dist, tmp_path, total)
+
+
+def test_the_files_are_read_once_for_the_release_notes_and_the_published_graph(project, monkeypatch):
+    """A build compiles the release notes (the data against the last release)
+    at its start and makes the published graph later: the files are parsed once."""
+    from citydiplo.graph import export
+
+    monkeypatch.setattr(export, "_LAST_DATA", [])
+    monkeypatch.setattr(export, "_LAST_PUBLISHED", [])
+    reads = []
+    real = export.read_triples
+    monkeypatch.setattr(export, "read_triples", lambda *args: reads.append(1) or real(*args))
+    data = export.published_data(project)
+    assert export.published(project).data is data
+    assert len(reads) == 1
+    path = project.vocab_dir / "data" / "late.ttl"
+    path.write_text(
+        f'<{project.id_ns}late> <http://www.w3.org/2004/02/skos/core#prefLabel> "Late"@en .\n',
+        encoding="utf-8",
+    )
+    again = export.published_data(project)
+    assert len(reads) == 2 and again is not data  # a changed file is read again
+    assert any(t.subject.value == project.id_ns + "late" for t in again)

@@ -480,12 +480,30 @@ def published(
     key = published_key(project, paths)
     if _LAST_PUBLISHED and _LAST_PUBLISHED[0] == key:
         return _LAST_PUBLISHED[1]
-    data = read_triples(project, paths)
+    data = published_data(project, paths, key)
     csv_texts = tables(project, graph() if graph is not None else to_rdflib(data))
     described = description(project, data, csv_texts)
     result = Published(data, csv_texts, described, canonical(data + described), key)
     _LAST_PUBLISHED[:] = [key, result]
     return result
+
+
+#: the last data read by :func:`published_data`, under the digest of its input
+_LAST_DATA: list = []
+
+
+def published_data(project: Project, files: list[Path] | None = None, key: str | None = None) -> list[Triple]:
+    """The triples of the files and those derived from them (:func:`read_triples`),
+    kept for the next call with the same input: the release notes compiled at the
+    start of a build and the published graph made later read the files once.
+    The list is shared: do not change it."""
+    paths = list(files) if files is not None else content_files(project)
+    key = key or published_key(project, paths)
+    if _LAST_DATA and _LAST_DATA[0] == key:
+        return _LAST_DATA[1]
+    data = read_triples(project, paths)
+    _LAST_DATA[:] = [key, data]
+    return data
 
 
 def published_key(project: Project, files: list[Path] | None = None) -> str:

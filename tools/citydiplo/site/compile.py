@@ -42,7 +42,7 @@ from ..escape import (
 )
 from ..files import write_if_changed
 from ..graph.diff import compact, diff_triples, previous_release, read_dump
-from ..graph.export import read_triples
+from ..graph.export import published_data
 from ..graph.query import load_queries
 from ..graph.views import KINDS, GraphView, Kind, date_key, lang_value
 from ..paths import UnsafePath, output_path
@@ -807,7 +807,7 @@ class Compiler:
         if release is not None:
             # The published data without the dataset description (its subjects are not
             # entities or terms, and it is the slow part of an export): the same changes.
-            result = diff_triples(view.project, read_dump(release), read_triples(view.project))
+            result = diff_triples(view.project, read_dump(release), published_data(view.project))
 
             pages = view.entity_set | set(view.terms)  # IRIs with a page of their own (not datatypes)
 
