@@ -269,3 +269,57 @@ def test_pages_to_render_follows_links_two_steps_and_refuses_a_broken_manifest()
     assert pages_to_render(old, removed) == {"id/x", "id/y"}  # y showed the link from x
     broken = {**old, "id/z": "not a block"}
     assert "id/z" in pages_to_render(broken, old)
+
+
+def test_a_prose_edit_makes_no_graph_and_links_as_before(project, monkeypatch):
+    """A rebuild after a prose edit, with vocab/ unchanged, takes the titles
+    and labels of the entries from what the last build kept: no rdflib graph
+    is made, and the edited page links and labels its entries as a build from
+    nothing does. A label changed in vocab/ is shown on the next build (the
+    kept titles and labels are of other files then)."""
+    from citydiplo.graph.load import Vocab
+
+    set_entity_route(project, "collect")
+    page = project.handbook_dir / "links.md"
+    text = "---\norphan: true\n---\n\n# Links\n\nSee the {entity}`gfmd` and {entity}`its cities <mayors-mechanism>`.\n"
+    page.write_text(text, encoding="utf-8")
+    site = build_site(project, jobs=1, status=io.StringIO())
+    fresh = (site / "links.html").read_text(encoding="utf-8")
+    # what was kept is what the graph gives: titles, labels, the forums of module folders
+    from citydiplo.site.collect import NAMES_FILE
+    from citydiplo.site.sphinxext import label_of, last_state
+    from citydiplo.site.theme import forum_of_module, module_forum
+
+    state = last_state(project.handbook_dir)
+    kept = json.loads((project.build_dir / ".doctrees" / "html" / NAMES_FILE).read_text(encoding="utf-8"))
+    view = state.view
+    assert kept["forums"] == {"gfmd": module_forum(view, "gfmd", "en")} and kept["forums"]["gfmd"]
+    assert kept["labels"]["id:gfmd"] == view.label(view.node("gfmd")) and "id:no-such" not in kept["labels"]
+    assert len(kept["titles"]) == len(view.entities) + len(view.terms)
+    state._view, state.kept = None, None  # as in a build that made no graph
+    assert forum_of_module(state, "gfmd", "en") == kept["forums"]["gfmd"]
+    assert forum_of_module(state, "mayors-mechanism", "en") is None
+    assert label_of(state, "id:gfmd") == kept["labels"]["id:gfmd"] and label_of(state, "id:no-such") is None
+    assert state._view is None
+    graphs = []
+    materialise = Vocab._materialise
+    spy = lambda self, shapes: (  # noqa: E731
+        graphs.append(shapes) if any(entry[0] == shapes for entry in self._pending) else 0,
+        materialise(self, shapes=shapes),
+    )
+    monkeypatch.setattr(Vocab, "_materialise", spy)
+    page.write_text(text + "\nOne more sentence.\n", encoding="utf-8")
+    build_site(project, jobs=1, status=io.StringIO())
+    assert graphs == []  # the page, its entity links and the titles of every page without a graph
+    edited = (site / "links.html").read_text(encoding="utf-8")
+    assert "One more sentence." in edited
+    link = re.compile(r'<a class="reference internal" href="id/[^"]+"[^>]*>.*?</a>', re.S)
+    assert link.findall(edited) == link.findall(fresh) and len(link.findall(fresh)) == 2
+
+    data = project.root / "vocab" / "data"
+    path = next(p for p in sorted(data.rglob("*.ttl")) if '"Mayors Mechanism"@en' in p.read_text())
+    path.write_text(path.read_text().replace('"Mayors Mechanism"@en', '"Mayors Mechanism Renamed"@en'))
+    page.write_text(text.replace("its cities <mayors-mechanism>", "mayors-mechanism"), encoding="utf-8")
+    build_site(project, jobs=1, status=io.StringIO())
+    assert "Mayors Mechanism Renamed" in (site / "links.html").read_text(encoding="utf-8")
+    assert "Mayors Mechanism Renamed" in (site / "id" / "mayors-mechanism.html").read_text(encoding="utf-8")

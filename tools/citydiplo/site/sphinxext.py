@@ -81,6 +81,12 @@ class State:
     #: The entity and term pages of the collect route, once rendered (:mod:`citydiplo.site.collect`).
     collected: dict | None = None
     collected_titles: dict | None = None
+    #: Where the last build kept the titles and labels (collect route; :mod:`citydiplo.site.collect`),
+    #: and the digest of what they are made of in this build.
+    names_path: Path | None = None
+    names_key: str = ""
+    #: What was kept there, if made from the same inputs ({} if not): see :func:`kept_names`.
+    kept: dict | None = None
     #: What a key of :func:`shown` gives in this build (diagrams are drawn once to get it).
     shown_cache: dict = field(default_factory=dict)
     #: Each query's answer in this build: (variables, rows), or the QueryError it raised.
@@ -171,9 +177,11 @@ def on_builder_inited(app) -> None:
     )
     _RESOLVED[str(app.srcdir)] = key = str(Path(app.srcdir).resolve())
     _STATE[key] = state
-    if config.citydiplo_compile:
-        from .collect import route
+    from .collect import NAMES_FILE, names_key, route
 
+    if route(app) == "collect":
+        state.names_path, state.names_key = Path(app.doctreedir) / NAMES_FILE, names_key(app)
+    if config.citydiplo_compile:
         chosen = route(app)
         key = compile_key(project, chosen, language, config.citydiplo_edition)
         stamp = Path(app.doctreedir) / COMPILE_STAMP
@@ -250,9 +258,9 @@ def shown(state: State, key: str) -> str | None:
 
 
 def _shown(state: State, key: str) -> str | None:
-    from rdflib import URIRef
-
     folder, _, name = key.partition(":")
+    if folder in ("id", "def"):
+        return label_of(state, key)
     view = state.view
     if folder == "diagram":
         from .diagrams import DiagramError, diagram_for
@@ -284,12 +292,45 @@ def _shown(state: State, key: str) -> str | None:
         return hashlib.sha256(repr((variables, shown_rows, len(rows), labels)).encode()).hexdigest()
     if folder == "map":
         return hashlib.sha256(city_map_figure(view, lambda slug: slug).encode()).hexdigest()
+    return None
+
+
+def kept_names(state: State) -> dict:
+    """The titles and labels the last build of this output kept
+    (:data:`~.collect.NAMES_FILE`) if they were made from the same inputs, else {}."""
+    if state.kept is None:
+        from .collect import read_names
+
+        state.kept = (read_names(state.names_path, state.names_key) if state.names_path else None) or {}
+    return state.kept
+
+
+def label_of(state: State, key: str) -> str | None:
+    """The label of the entry ``id:<slug>`` or ``def:<Name>`` in the build
+    language; None if there is no such entry. Taken from what the last build
+    kept while this build has made no graph (a page that links entries, written
+    again while ``vocab/`` is unchanged, then needs no rdflib graph)."""
+    if state._view is None:
+        labels = kept_names(state).get("labels")
+        if labels is not None:
+            return labels.get(key)
+    from rdflib import URIRef
+
+    view = state.view
+    folder, _, name = key.partition(":")
     if folder == "id":
         node = view.slugs.get(name)
     else:
         node = URIRef(view.cd + name)
         node = node if node in view.terms else None
     return None if node is None else view.label(node)
+
+
+def all_labels(view: GraphView) -> dict[str, str]:
+    """Every ``id:<slug>`` and ``def:<Name>`` with its label (what :func:`label_of` gives)."""
+    labels = {f"id:{slug}": view.label(node) for slug, node in view.slugs.items()}
+    labels.update({f"def:{view.term_name(term)}": view.label(term) for term in view.terms})
+    return labels
 
 
 def note_use(env, key: str | None = None) -> None:
@@ -411,11 +452,10 @@ ROLE_RE = re.compile(r"^(?P<title>.*?)\s*<(?P<slug>[^<>]+)>$", re.S)
 
 
 def entity_reference(env, slug: str, title: str | None = None) -> nodes.Node | None:
-    state = state_for(env)
-    node = state.view.slugs.get(slug)
-    if node is None:
+    known = label_of(state_for(env), f"id:{slug}")
+    if known is None:
         return None
-    label = title or state.view.label(node)
+    label = title or known
     ref = addnodes.pending_xref(
         "",
         nodes.inline(label, label, classes=["entity"]),

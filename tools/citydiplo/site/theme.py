@@ -278,6 +278,31 @@ def module_forum(view, folder: str, language: str) -> str | None:
     return None
 
 
+def all_module_forums(view, language: str) -> dict[str, str]:
+    """Every slug that names a forum, with what :func:`module_forum` gives for it."""
+    found = {}
+    id_ns = view.project.id_ns
+    for node in view.graph.subjects(RDF.type, URIRef(view.cd + "Forum")):
+        if isinstance(node, URIRef) and str(node).startswith(id_ns):
+            slug = str(node)[len(id_ns) :]
+            forum = module_forum(view, slug, language)
+            if forum is not None:
+                found[slug] = forum
+    return found
+
+
+def forum_of_module(state, folder: str, language: str) -> str | None:
+    """:func:`module_forum`, from what the last build kept while this build
+    has made no graph (see :func:`citydiplo.site.collect.titles_for`)."""
+    from .sphinxext import kept_names
+
+    if state._view is None and language == state.language:
+        forums = kept_names(state).get("forums")
+        if forums is not None:
+            return forums.get(folder)
+    return module_forum(state.view, folder, language)
+
+
 def entity_facets(view, slug: str, language: str) -> tuple[list[str], str | None]:
     """An entity's names (every language, alternative names) and its kind, for the name table."""
     node = view.node(slug)
@@ -609,7 +634,7 @@ def on_html_page_context(app, pagename, templatename, context, doctree) -> None:
         module = module_of(env, pagename)
         if module:
             filters["module"].append(module)
-            forum = module_forum(state_for(env).view, pagename.split("/")[1], language)
+            forum = forum_of_module(state_for(env), pagename.split("/")[1], language)
             if forum:
                 filters["forum"].append(forum)
         body = context.get("body", "")
