@@ -382,3 +382,23 @@ def test_the_collector_setting_holds_for_the_command_only(outcome, project, monk
     assert seen == [cli.GC_THRESHOLD]
     assert gc.get_threshold() == before
     assert code == (0 if outcome == "returns" else 1)
+
+
+def test_a_folder_that_cannot_be_locked_does_not_stop_the_build(tmp_path, monkeypatch):
+    """Where the file system refuses to lock a folder (some network file
+    systems), the lock of the sources is skipped rather than failing the build;
+    a lock file (build/.lock) that cannot be locked is still an error."""
+    import errno
+
+    from citydiplo import files
+
+    def refuse(fd, op):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(files.fcntl, "flock", refuse)
+    entered = []
+    with files.source_lock(tmp_path):
+        entered.append(1)
+    assert entered == [1]
+    with pytest.raises(OSError, match="No locks"), files.build_lock(tmp_path / "build"):
+        pass

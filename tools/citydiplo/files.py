@@ -206,6 +206,11 @@ def _exclusive(path: Path, busy: str, wait: bool, notify) -> Iterator[None]:
             if notify:
                 notify(f"{message}; waiting for it to finish")
             fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError:
+            if not folder:
+                raise
+            # a file system that cannot lock a folder (some network file
+            # systems): the build goes on without the lock, as it did before it
         if not folder:
             os.ftruncate(fd, 0)
             os.pwrite(fd, str(os.getpid()).encode("ascii"), 0)
