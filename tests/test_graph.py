@@ -41,6 +41,27 @@ def test_every_entity_has_labels_definitions_and_a_source(vocab, real_project):
     assert missing == []
 
 
+def test_sources_are_cited_by_their_entity_not_their_address(vocab, real_project):
+    """vocab/README.md, "Sources": a page that has a source entity is cited by
+    that entity's IRI, so that its title, publisher and date come with the
+    citation and a query can say on whose word a statement rests. Only the
+    source entity itself names its own address."""
+    from rdflib.namespace import DCTERMS
+
+    schema_url = URIRef("https://schema.org/url")
+    entity_of = {
+        address: source
+        for source, address in vocab.graph.subject_objects(schema_url)
+        if str(source).startswith(real_project.id_ns + "source-")
+    }
+    by_address = [
+        f"{subject} cites <{address}>: cite {entity_of[address]}"
+        for subject, address in vocab.graph.subject_objects(DCTERMS.source)
+        if address in entity_of and entity_of[address] != subject
+    ]
+    assert sorted(by_address) == []
+
+
 def count(vocab, project, cls):
     root = URIRef(project.def_ns + cls)
     classes = set(vocab.graph.transitive_subjects(RDFS.subClassOf, root))
