@@ -420,13 +420,8 @@ def canonical(triples: list[Triple]) -> list[Triple]:
     labels are those of the whole graph. At 5,000 entities 3 % of the triples
     hold one, and this takes 0.4 s instead of 1.5 s."""
     unique = set(triples)
-    blank = [t for t in unique if _holds_blank(t)]
-    result = list(unique.difference(blank)) if blank else list(unique)
-    if blank:
-        dataset = Dataset(Quad(t.subject, t.predicate, t.object, DefaultGraph()) for t in blank)
-        dataset.canonicalize(CanonicalizationAlgorithm.RDFC_1_0)
-        result += [q.triple for q in dataset]
-    return sorted(result, key=lambda t: (str(t.subject), str(t.predicate), str(t.object)))
+    blank = {t for t in unique if _holds_blank(t)}
+    return _sorted([*(unique - blank), *(_relabelled(blank) if blank else ())])
 
 
 def _holds_blank(term) -> bool:
@@ -436,11 +431,20 @@ def _holds_blank(term) -> bool:
     return isinstance(term, BlankNode)
 
 
+def _relabelled(triples) -> list[Triple]:
+    """The (distinct) triples with their blank nodes relabelled by RDFC-1.0."""
+    dataset = Dataset(Quad(t.subject, t.predicate, t.object, DefaultGraph()) for t in triples)
+    dataset.canonicalize(CanonicalizationAlgorithm.RDFC_1_0)
+    return [q.triple for q in dataset]
+
+
+def _sorted(triples) -> list[Triple]:
+    return sorted(triples, key=lambda t: (str(t.subject), str(t.predicate), str(t.object)))
+
+
 def canonical_whole(triples: list[Triple]) -> list[Triple]:
     """:func:`canonical` the plain way, every triple through RDFC-1.0 (the reference it is tested against)."""
-    dataset = Dataset(Quad(t.subject, t.predicate, t.object, DefaultGraph()) for t in set(triples))
-    dataset.canonicalize(CanonicalizationAlgorithm.RDFC_1_0)
-    return sorted((q.triple for q in dataset), key=lambda t: (str(t.subject), str(t.predicate), str(t.object)))
+    return _sorted(_relabelled(set(triples)))
 
 
 @dataclass(frozen=True)
