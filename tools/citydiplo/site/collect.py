@@ -302,11 +302,11 @@ def titles_for(app) -> dict[str, str]:
     build kept (:data:`NAMES_FILE`) if it made them from the same inputs: a
     rebuild that writes prose pages but changed nothing in ``vocab/`` then
     makes no rdflib graph (≈ 1.3 s of a 6 s rebuild at 5,000 entities)."""
-    from .sphinxext import kept_names, state_for
+    from .sphinxext import kept, state_for
 
     state = state_for(app.env)
     if state.collected_titles is None:
-        titles = kept_names(state).get("titles") if state._view is None else None
+        titles = kept(state, "titles")
         if titles is None:
             view, action = state.view, smartquotes_action(app)
 
@@ -341,7 +341,7 @@ def names_key(app) -> str:
     return digest.hexdigest()
 
 
-def read_names(path: Path, key: str) -> dict | None:
+def read_kept(path: Path, key: str) -> dict | None:
     """The titles and labels kept at ``path`` if they were made from ``key``, else None."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -360,13 +360,13 @@ def keep_names(app) -> None:
     """Keep the titles and labels for the next build (in the main process, at
     the end of a build that made the graph), unless a file of ``vocab/``
     changed since it was read: the key is of the files as they are now."""
-    from .sphinxext import all_labels, state_for
+    from .sphinxext import all_labels, kept_names, state_for
 
     state = state_for(app.env)
     if state.names_path is None or state._view is None or not state.vocab.stamp:
         return
-    if fingerprint(state.project) != state.vocab.stamp or read_names(state.names_path, state.names_key) is not None:
-        return
+    if kept_names(state) or fingerprint(state.project) != state.vocab.stamp:
+        return  # kept from the same inputs already, or a file changed meanwhile
     from .theme import all_module_forums
 
     view = state.view

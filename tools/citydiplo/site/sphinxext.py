@@ -299,10 +299,17 @@ def kept_names(state: State) -> dict:
     """The titles and labels the last build of this output kept
     (:data:`~.collect.NAMES_FILE`) if they were made from the same inputs, else {}."""
     if state.kept is None:
-        from .collect import read_names
+        from .collect import read_kept
 
-        state.kept = (read_names(state.names_path, state.names_key) if state.names_path else None) or {}
+        state.kept = (read_kept(state.names_path, state.names_key) if state.names_path else None) or {}
     return state.kept
+
+
+def kept(state: State, part: str) -> dict | None:
+    """What the last build kept of ``part`` ("titles", "labels" or "forums")
+    while this build has made no graph; None once it has (the graph then
+    gives it) or if nothing from the same inputs was kept."""
+    return kept_names(state).get(part) if state._view is None else None
 
 
 def label_of(state: State, key: str) -> str | None:
@@ -310,10 +317,9 @@ def label_of(state: State, key: str) -> str | None:
     language; None if there is no such entry. Taken from what the last build
     kept while this build has made no graph (a page that links entries, written
     again while ``vocab/`` is unchanged, then needs no rdflib graph)."""
-    if state._view is None:
-        labels = kept_names(state).get("labels")
-        if labels is not None:
-            return labels.get(key)
+    labels = kept(state, "labels")
+    if labels is not None:
+        return labels.get(key)
     from rdflib import URIRef
 
     view = state.view

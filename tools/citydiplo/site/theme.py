@@ -294,12 +294,11 @@ def all_module_forums(view, language: str) -> dict[str, str]:
 def forum_of_module(state, folder: str, language: str) -> str | None:
     """:func:`module_forum`, from what the last build kept while this build
     has made no graph (see :func:`citydiplo.site.collect.titles_for`)."""
-    from .sphinxext import kept_names
+    from .sphinxext import kept
 
-    if state._view is None and language == state.language:
-        forums = kept_names(state).get("forums")
-        if forums is not None:
-            return forums.get(folder)
+    forums = kept(state, "forums") if language == state.language else None
+    if forums is not None:
+        return forums.get(folder)
     return module_forum(state.view, folder, language)
 
 
